@@ -1,0 +1,45 @@
+/** One split of a classification dataset, as the kernels read it. */
+export interface Split {
+  /** x: [n, nIn] float32 pixels, row-major */
+  x: Float32Array;
+  /** y: [n] class ids in [0, nClasses) */
+  y: Int32Array;
+  n: number;
+  nIn: number;
+}
+
+export interface Dataset {
+  train: Split;
+  valid: Split;
+  /** The held-out test split, where the source has one apart from train and valid. */
+  test?: Split;
+  nIn: number;
+  nClasses: number;
+  /** Where the data came from, for logs and checkpoints. */
+  source: string;
+}
+
+/**
+ * Where a loader puts the arrays it decodes. The trainer passes its shared arena, so the dataset is
+ * decoded once, straight into memory every worker can read.
+ */
+export interface Allocator {
+  f32(length: number): Float32Array;
+  i32(length: number): Int32Array;
+}
+
+/** Plain (unshared) arrays, for code that trains in one thread. */
+export const heapAllocator: Allocator = {
+  f32: (n) => new Float32Array(n),
+  i32: (n) => new Int32Array(n),
+};
+
+/** A split made of rows [lo, hi) of another, sharing its memory. */
+export function sliceSplit(s: Split, lo: number, hi: number): Split {
+  return { x: s.x.subarray(lo * s.nIn, hi * s.nIn), y: s.y.subarray(lo, hi), n: hi - lo, nIn: s.nIn };
+}
+
+/** The first n rows (for quick runs on a subset). */
+export function headSplit(s: Split, n: number): Split {
+  return sliceSplit(s, 0, Math.min(n, s.n));
+}
