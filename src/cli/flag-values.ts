@@ -1,0 +1,60 @@
+import { existsSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { UserError } from '../errors.js';
+
+/**
+ * Strict parsers for flag values. yargs hands every value over as a string; each parser accepts
+ * exactly the values the flag means and otherwise throws a UserError naming the flag.
+ */
+
+function one(flag: string, v: unknown): string {
+  if (Array.isArray(v)) throw new UserError(`--${flag} is given more than once`);
+  return String(v);
+}
+
+export function intFlag(flag: string, v: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const s = one(flag, v).trim();
+  const n = /^[+-]?\d+$/.test(s) ? Number(s) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer from ${min} to ${max}`;
+    throw new UserError(`--${flag} must be ${range}, got '${s}'`);
+  }
+  return n;
+}
+
+export function positiveNumberFlag(flag: string, v: unknown): number {
+  const s = one(flag, v).trim();
+  const n = s === '' ? NaN : Number(s);
+  if (!Number.isFinite(n) || n <= 0) throw new UserError(`--${flag} must be a positive number, got '${s}'`);
+  return n;
+}
+
+/** A comma list of positive integers: '50' or '128,64'. */
+export function intListFlag(flag: string, v: unknown, min: number, max: number): number[] {
+  const s = one(flag, v).trim();
+  const parts = s.split(',');
+  if (s === '' || parts.some((p) => !/^\s*\d+\s*$/.test(p))) {
+    throw new UserError(`--${flag} must be a comma-separated list of integers such as 50 or 128,64, got '${s}'`);
+  }
+  const values = parts.map(Number);
+  const bad = values.find((n) => n < min || n > max);
+  if (bad !== undefined) throw new UserError(`--${flag} values must be from ${min} to ${max}, got ${bad}`);
+  return values;
+}
+
+export function choiceFlag<T extends string>(flag: string, v: unknown, choices: readonly T[]): T {
+  const s = one(flag, v);
+  if (!(choices as readonly string[]).includes(s)) throw new UserError(`--${flag} must be one of ${choices.join(', ')}, got '${s}'`);
+  return s as T;
+}
+
+/** A file to write: its folder must exist and the path must not be a folder. Returns the absolute path. */
+export function outputFileFlag(flag: string, v: unknown): string {
+  const s = one(flag, v);
+  if (s.trim() === '') throw new UserError(`--${flag} needs a file path`);
+  const path = resolve(s);
+  const dir = dirname(path);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UserError(`--${flag} ${s}: the folder ${dir} does not exist`);
+  if (existsSync(path) && statSync(path).isDirectory()) throw new UserError(`--${flag} ${s}: is a folder, expected a file path`);
+  return path;
+}

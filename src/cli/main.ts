@@ -1,0 +1,22 @@
+import { UserError } from '../errors.js';
+
+/**
+ * Runs a command's main function: a UserError (bad flag, bad file) becomes one line on stderr and
+ * exit code 2 for usage, 1 for data; anything else is a bug and keeps its stack trace.
+ */
+export function runMain(name: string, main: () => Promise<void>): void {
+  main().then(
+    () => {
+      process.exitCode ??= 0;
+    },
+    (e: unknown) => {
+      if (e instanceof UserError) {
+        process.stderr.write(`${name}: error: ${e.message}\n`);
+        process.exitCode = e.name === 'DataError' ? 1 : 2;
+      } else {
+        process.stderr.write(`${name}: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+        process.exitCode = 70;
+      }
+    },
+  );
+}

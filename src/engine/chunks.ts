@@ -1,0 +1,32 @@
+/**
+ * How a batch is cut into chunks. The cut depends only on the batch size, never on the thread count:
+ * each chunk's gradient is then the same whichever thread computes it, and summing the chunks in
+ * chunk order gives the same bytes for 1 thread or 64.
+ */
+
+/** Rows a chunk aims at: enough to amortise a task, few enough that bs 50 makes two chunks. */
+export const CHUNK_ROWS = 32;
+/** At most this many chunks (and gradient slots): bounds memory for very large batches. */
+export const MAX_CHUNKS = 64;
+/** Rows per evaluation chunk (evaluation keeps no gradients, so chunks can be larger). */
+export const EVAL_CHUNK_ROWS = 500;
+
+/** How many chunks a batch of `batchSize` rows is cut into. */
+export function chunkCount(batchSize: number): number {
+  return Math.max(1, Math.min(MAX_CHUNKS, Math.ceil(batchSize / CHUNK_ROWS)));
+}
+
+/** Rows [lo, hi) of chunk c when `rows` rows are cut into n near-equal chunks. */
+export function chunkRange(rows: number, n: number, c: number): [number, number] {
+  return [Math.floor((c * rows) / n), Math.floor(((c + 1) * rows) / n)];
+}
+
+/** The largest chunk a batch of `batchSize` rows can have. */
+export function maxChunkRows(batchSize: number): number {
+  return Math.ceil(batchSize / chunkCount(batchSize));
+}
+
+/** The evaluation chunks of a split of `rows` rows. */
+export function evalChunkCount(rows: number): number {
+  return Math.max(1, Math.ceil(rows / EVAL_CHUNK_ROWS));
+}

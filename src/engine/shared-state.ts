@@ -1,0 +1,103 @@
+import type { Dataset, Split } from '../data/dataset.js';
+import type { KernelName } from '../kernels/kernel.js';
+import type { MlpLayout } from '../model/layout.js';
+import { mlpLayout } from '../model/layout.js';
+import { Arena, viewOf, type Region } from './arena.js';
+import { EVAL_CHUNK_ROWS, chunkCount, maxChunkRows } from './chunks.js';
+
+export type SplitName = 'train' | 'valid' | 'test';
+
+interface SplitRegions {
+  x: Region;
+  y: Region;
+  n: number;
+  nIn: number;
+}
+
+/** What a worker needs to rebuild the coordinator's views: plain data plus the shared memory. */
+export interface SharedSetup {
+  memory: WebAssembly.Memory;
+  sizes: number[];
+  kernel: KernelName;
+  /** the largest training batch; fixes the gradient slot count */
+  batchSize: number;
+  params: Region;
+  slots: Region;
+  batch: Region;
+  splits: Partial<Record<SplitName, SplitRegions>>;
+}
+
+/**
+ * Everything the threads share, as views over one arena:
+ *   params [P]                  the flat parameter block (PyTorch state_dict layout)
+ *   slots  [nChunks, P]         one gradient slot per chunk of the largest batch
+ *   batch  [batchSize]          the current batch's sample ids
+ *   splits                      the dataset, decoded once
+ */
+export class SharedState {
+  readonly layout: MlpLayout;
+  readonly params: Float32Array;
+  readonly slots: Float32Array;
+  readonly batch: Int32Array;
+  readonly splits: Partial<Record<SplitName, Split>>;
+  /** rows of the largest chunk a kernel will be given (training or evaluation) */
+  readonly maxRows: number;
+
+  private constructor(readonly setup: SharedSetup) {
+    const m = setup.memory;
+    this.layout = mlpLayout(setup.sizes);
+    this.params = viewOf(m, { ...setup.params, type: 'f32' });
+    this.slots = viewOf(m, { ...setup.slots, type: 'f32' });
+    this.batch = viewOf(m, { ...setup.batch, type: 'i32' });
+    this.splits = {};
+    for (const [name, s] of Object.entries(setup.splits) as [SplitName, SplitRegions][]) {
+      this.splits[name] = { x: viewOf(m, { ...s.x, type: 'f32' }), y: viewOf(m, { ...s.y, type: 'i32' }), n: s.n, nIn: s.nIn };
+    }
+    this.maxRows = Math.max(maxChunkRows(setup.batchSize), EVAL_CHUNK_ROWS);
+  }
+
+  /** Lays out a new shared state in `arena`; dataset arrays already in the arena are used where they are. */
+  static create(arena: Arena, data: Dataset, sizes: number[], batchSize: number, kernel: KernelName): SharedState {
+    const P = mlpLayout(sizes).count;
+    const splits: Partial<Record<SplitName, SplitRegions>> = {};
+    for (const name of ['train', 'valid', 'test'] as const) {
+      const s = data[name];
+      if (s) splits[name] = { x: place(arena, s.x, 'f32'), y: place(arena, s.y, 'i32'), n: s.n, nIn: s.nIn };
+    }
+    const setup: SharedSetup = {
+      memory: arena.memory,
+      sizes,
+      kernel,
+      batchSize,
+      params: regionOfNew(arena, 'f32', P),
+      slots: regionOfNew(arena, 'f32', chunkCount(batchSize) * P),
+      batch: regionOfNew(arena, 'i32', batchSize),
+      splits,
+    };
+    return new SharedState(setup);
+  }
+
+  /** The same views, rebuilt in a worker from the setup the coordinator sent. */
+  static attach(setup: SharedSetup): SharedState {
+    return new SharedState(setup);
+  }
+
+  split(name: SplitName): Split {
+    const s = this.splits[name];
+    if (!s) throw new Error(`no ${name} split was loaded`);
+    return s;
+  }
+}
+
+function regionOfNew(arena: Arena, type: 'f32' | 'i32', length: number): Region {
+  return arena.regionOf(arena.alloc(type, length))!;
+}
+
+/** The region of an array in the arena, copying it in when it lives elsewhere. */
+function place(arena: Arena, a: Float32Array | Int32Array, type: 'f32' | 'i32'): Region {
+  const r = arena.regionOf(a);
+  if (r) return r;
+  const copy = arena.alloc(type, a.length);
+  copy.set(a);
+  return arena.regionOf(copy)!;
+}

@@ -1,0 +1,55 @@
+import type { Dataset } from './data/dataset.js';
+import { Arena } from './engine/arena.js';
+import type { Engine } from './engine/engine.js';
+import { LocalEngine } from './engine/local-engine.js';
+import { ParallelEngine } from './engine/parallel-engine.js';
+import { SharedState } from './engine/shared-state.js';
+import type { KernelName } from './kernels/kernel.js';
+import { initParams, type InitScheme } from './model/init.js';
+import { mlpSizes } from './model/layout.js';
+import { Rng } from './rng.js';
+import { DataLoader } from './train/data-loader.js';
+import { RandomSampler, SequentialSampler } from './train/sampler.js';
+
+export interface TrainerOptions {
+  /** hidden layer widths: [50] is the lesson's 784-50-10 */
+  hidden: number[];
+  batchSize: number;
+  seed: number;
+  init: InitScheme;
+  kernel: KernelName;
+  /** worker threads; 0 computes every chunk in the calling thread (same bytes either way) */
+  threads: number;
+  /** a seeded reshuffle every epoch, or the data's own order */
+  shuffle: boolean;
+}
+
+export const DEFAULT_TRAINER_OPTIONS: TrainerOptions = {
+  hidden: [50],
+  batchSize: 50,
+  seed: 0,
+  init: 'kaiming',
+  kernel: 'js',
+  threads: 1,
+  shuffle: true,
+};
+
+/**
+ * An engine over `data` with freshly initialised parameters, and a loader for the training split.
+ * Pass an arena the dataset was loaded into to share it without a copy.
+ */
+export function createTrainer(data: Dataset, options: Partial<TrainerOptions> = {}, arena = new Arena()): { engine: Engine; loader: DataLoader } {
+  const o = { ...DEFAULT_TRAINER_OPTIONS, ...options };
+  const n = data.train.n;
+  const batchSize = Math.min(o.batchSize, n);
+  const state = SharedState.create(arena, data, mlpSizes(data.nIn, o.hidden, data.nClasses), batchSize, o.kernel);
+  initParams(state.params, state.layout, o.init, new Rng(o.seed));
+  const engine = o.threads > 0 ? new ParallelEngine(state, o.threads) : new LocalEngine(state);
+  // The shuffle has its own stream, so that turning it on or off leaves the initial weights as they are.
+  const sampler = o.shuffle ? new RandomSampler(n, shuffleSeed(o.seed)) : new SequentialSampler(n);
+  return { engine, loader: new DataLoader(sampler, n, batchSize) };
+}
+
+function shuffleSeed(seed: number): number {
+  return (seed ^ 0x5deece66) >>> 0;
+}
