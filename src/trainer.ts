@@ -42,7 +42,7 @@ export function createTrainer(data: Dataset, options: Partial<TrainerOptions> = 
   const o = { ...DEFAULT_TRAINER_OPTIONS, ...options };
   const n = data.train.n;
   const batchSize = Math.min(o.batchSize, n);
-  const state = SharedState.create(arena, data, mlpSizes(data.nIn, o.hidden, data.nClasses), batchSize, o.kernel);
+  const state = SharedState.create(arena, data, mlpSizes(data.nIn, o.hidden, data.nClasses), batchSize, o.kernel, o.threads);
   initParams(state.params, state.layout, o.init, new Rng(o.seed));
   const engine = o.threads > 0 ? new ParallelEngine(state, o.threads) : new LocalEngine(state);
   // The shuffle has its own stream, so that turning it on or off leaves the initial weights as they are.

@@ -1,4 +1,3 @@
-import { createKernel } from '../kernels/create.js';
 import type { Kernel } from '../kernels/kernel.js';
 import type { Stats } from '../nn/types.js';
 import { chunkRange } from './chunks.js';
@@ -14,7 +13,7 @@ export class LocalEngine extends Engine {
 
   constructor(state: SharedState) {
     super(state);
-    this.kernel = createKernel(state.setup.kernel, state.layout, state.maxRows);
+    this.kernel = state.kernel(0);
   }
 
   protected async chunkGradients(bs: number, n: number): Promise<Stats[]> {

@@ -1,5 +1,6 @@
 import type { Dataset, Split } from '../data/dataset.js';
-import type { KernelName } from '../kernels/kernel.js';
+import { createKernel, kernelScratchBytes } from '../kernels/create.js';
+import type { Kernel, KernelName } from '../kernels/kernel.js';
 import type { MlpLayout } from '../model/layout.js';
 import { mlpLayout } from '../model/layout.js';
 import { Arena, viewOf, type Region } from './arena.js';
@@ -25,6 +26,10 @@ export interface SharedSetup {
   slots: Region;
   batch: Region;
   splits: Partial<Record<SplitName, SplitRegions>>;
+  /** per-thread kernel scratch: [threads + 1] regions; 0 is the coordinator's, workers claim the rest */
+  scratch: Region[];
+  /** [1] the next scratch region a worker may claim */
+  scratchClaim: Region;
 }
 
 /**
@@ -53,12 +58,32 @@ export class SharedState {
     for (const [name, s] of Object.entries(setup.splits) as [SplitName, SplitRegions][]) {
       this.splits[name] = { x: viewOf(m, { ...s.x, type: 'f32' }), y: viewOf(m, { ...s.y, type: 'i32' }), n: s.n, nIn: s.nIn };
     }
-    this.maxRows = Math.max(maxChunkRows(setup.batchSize), EVAL_CHUNK_ROWS);
+    this.maxRows = maxRowsFor(setup.batchSize);
+  }
+
+  /** A kernel over this state with scratch region `slot` (0: the coordinator's). */
+  kernel(slot: number): Kernel {
+    const r = this.setup.scratch[slot];
+    if (!r) throw new Error(`no kernel scratch region ${slot}`);
+    return createKernel(this.setup.kernel, {
+      layout: this.layout,
+      maxRows: this.maxRows,
+      memory: this.setup.memory,
+      scratch: viewOf(this.setup.memory, { ...r, type: 'u8' }),
+    });
+  }
+
+  /** A worker's kernel: claims the next free scratch region. */
+  claimKernel(): Kernel {
+    const claim = viewOf(this.setup.memory, { ...this.setup.scratchClaim, type: 'i32' });
+    return this.kernel(Atomics.add(claim, 0, 1));
   }
 
   /** Lays out a new shared state in `arena`; dataset arrays already in the arena are used where they are. */
-  static create(arena: Arena, data: Dataset, sizes: number[], batchSize: number, kernel: KernelName): SharedState {
-    const P = mlpLayout(sizes).count;
+  static create(arena: Arena, data: Dataset, sizes: number[], batchSize: number, kernel: KernelName, threads: number): SharedState {
+    const layout = mlpLayout(sizes);
+    const P = layout.count;
+    const scratchBytes = kernelScratchBytes(kernel, layout, maxRowsFor(batchSize));
     const splits: Partial<Record<SplitName, SplitRegions>> = {};
     for (const name of ['train', 'valid', 'test'] as const) {
       const s = data[name];
@@ -73,7 +98,10 @@ export class SharedState {
       slots: regionOfNew(arena, 'f32', chunkCount(batchSize) * P),
       batch: regionOfNew(arena, 'i32', batchSize),
       splits,
+      scratch: Array.from({ length: threads + 1 }, () => arena.regionOf(arena.alloc('u8', scratchBytes))!),
+      scratchClaim: regionOfNew(arena, 'i32', 1),
     };
+    viewOf(arena.memory, { ...setup.scratchClaim, type: 'i32' })[0] = 1;
     return new SharedState(setup);
   }
 
@@ -87,6 +115,11 @@ export class SharedState {
     if (!s) throw new Error(`no ${name} split was loaded`);
     return s;
   }
+}
+
+/** Rows of the largest chunk a kernel will be given (training or evaluation). */
+function maxRowsFor(batchSize: number): number {
+  return Math.max(maxChunkRows(batchSize), EVAL_CHUNK_ROWS);
 }
 
 function regionOfNew(arena: Arena, type: 'f32' | 'i32', length: number): Region {

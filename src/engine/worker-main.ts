@@ -1,5 +1,4 @@
 import { workerData } from 'piscina';
-import { createKernel } from '../kernels/create.js';
 import { SGD } from '../optim/sgd.js';
 import { SharedState, type SharedSetup } from './shared-state.js';
 import type { Task, TaskResult } from './tasks.js';
@@ -9,7 +8,7 @@ import type { Task, TaskResult } from './tasks.js';
  * Each worker has its own kernel scratch; everything else is the coordinator's shared memory.
  */
 const state = SharedState.attach(workerData as SharedSetup);
-const kernel = createKernel(state.setup.kernel, state.layout, state.maxRows);
+const kernel = state.claimKernel();
 const sgd = new SGD(0);
 
 export default function runTask(task: Task): TaskResult {

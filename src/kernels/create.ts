@@ -2,10 +2,28 @@ import type { MlpLayout } from '../model/layout.js';
 import { Mlp } from '../nn/mlp.js';
 import type { Kernel, KernelName } from './kernel.js';
 
-/** A kernel with scratch for chunks of up to maxRows samples (one per thread). */
-export function createKernel(name: KernelName, layout: MlpLayout, maxRows: number): Kernel {
+/** What a kernel instance is given: one per thread. */
+export interface KernelContext {
+  layout: MlpLayout;
+  /** the largest chunk (rows) it will be asked for */
+  maxRows: number;
+  /** the shared memory holding params, data and gradient slots (a wasm kernel imports it) */
+  memory: WebAssembly.Memory;
+  /** this thread's own scratch bytes inside `memory`, kernelScratchBytes() long */
+  scratch: Uint8Array;
+}
+
+/** Bytes of shared-memory scratch one instance of a kernel needs (the js kernel keeps its own). */
+export function kernelScratchBytes(name: KernelName, _layout: MlpLayout, _maxRows: number): number {
   switch (name) {
     case 'js':
-      return new Mlp(layout, maxRows);
+      return 0;
+  }
+}
+
+export function createKernel(name: KernelName, ctx: KernelContext): Kernel {
+  switch (name) {
+    case 'js':
+      return new Mlp(ctx.layout, ctx.maxRows);
   }
 }
