@@ -1,0 +1,53 @@
+/**
+ * The library: everything a program needs to train and evaluate the MLP in code, built from the
+ * lesson's pieces.
+ *
+ *   const arena = new Arena();
+ *   const data = loadMnist({ alloc: arenaAllocator(arena) });
+ *   const { engine, loader } = createTrainer(data, { threads: 4 }, arena);
+ *   await fit(engine, loader, { epochs: 5, lr: 0.2 }, [{ afterEpoch: (e) => console.log(e) }]);
+ *   await engine.close();
+ */
+export { Rng } from './rng.js';
+export { UserError, DataError } from './errors.js';
+
+// data
+export type { Dataset, Split, Allocator } from './data/dataset.js';
+export { heapAllocator, sliceSplit, headSplit } from './data/dataset.js';
+export { loadMnist, mnistDataDir, MNIST_TRAIN_ROWS } from './data/mnist.js';
+export { parseIdx, idxImages, idxLabels } from './data/idx.js';
+export { loadIdxSplit } from './data/idx-split.js';
+export { readDataFile } from './data/read-file.js';
+
+// the model and its math
+export type { Floats, Stats } from './nn/types.js';
+export { linForward, linBackward } from './nn/linear.js';
+export { reluForward, reluBackward } from './nn/relu.js';
+export { logsumexp, softmaxCrossEntropy } from './nn/cross-entropy.js';
+export { Lin, Relu, type Layer } from './nn/layers.js';
+export { Mlp } from './nn/mlp.js';
+export { mlpLayout, mlpSizes, type MlpLayout, type TensorSpec, type LinearSpec } from './model/layout.js';
+export { initParams, INIT_SCHEMES, type InitScheme } from './model/init.js';
+export type { Kernel, KernelName } from './kernels/kernel.js';
+export { KERNEL_NAMES } from './kernels/kernel.js';
+
+// training
+export { SGD } from './optim/sgd.js';
+export { SequentialSampler, RandomSampler, type Sampler } from './train/sampler.js';
+export { DataLoader } from './train/data-loader.js';
+export { fit, validate, type Callback, type FitOptions, type FitResult, type EpochEvent, type StepEvent } from './train/fit.js';
+export { createTrainer, DEFAULT_TRAINER_OPTIONS, type TrainerOptions } from './trainer.js';
+
+// the parallel machinery
+export { Arena } from './engine/arena.js';
+export { arenaAllocator } from './engine/arena-allocator.js';
+export { Engine } from './engine/engine.js';
+export { LocalEngine } from './engine/local-engine.js';
+export { ParallelEngine } from './engine/parallel-engine.js';
+export { SharedState, type SplitName } from './engine/shared-state.js';
+export { chunkCount, chunkRange, CHUNK_ROWS, MAX_CHUNKS } from './engine/chunks.js';
+
+// checkpoints
+export { saveWeights } from './io/weights.js';
+export { encodeSafetensors, decodeSafetensors, type NamedTensor } from './io/safetensors.js';
+export { atomicWrite } from './io/atomic-write.js';
