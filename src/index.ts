@@ -42,8 +42,6 @@ export { createTrainer, DEFAULT_TRAINER_OPTIONS, type TrainerOptions } from './t
 export { Arena } from './engine/arena.js';
 export { arenaAllocator } from './engine/arena-allocator.js';
 export { Engine } from './engine/engine.js';
-export { LocalEngine } from './engine/local-engine.js';
-export { ParallelEngine } from './engine/parallel-engine.js';
 export { SharedState, type SplitName } from './engine/shared-state.js';
 export { chunkCount, chunkRange, CHUNK_ROWS, MAX_CHUNKS } from './engine/chunks.js';
 

@@ -1,8 +1,6 @@
 import type { Dataset } from './data/dataset.js';
 import { Arena } from './engine/arena.js';
-import type { Engine } from './engine/engine.js';
-import { LocalEngine } from './engine/local-engine.js';
-import { ParallelEngine } from './engine/parallel-engine.js';
+import { Engine } from './engine/engine.js';
 import { SharedState } from './engine/shared-state.js';
 import type { KernelName } from './kernels/kernel.js';
 import { initParams, type InitScheme } from './model/init.js';
@@ -18,7 +16,7 @@ export interface TrainerOptions {
   seed: number;
   init: InitScheme;
   kernel: KernelName;
-  /** worker threads; 0 computes every chunk in the calling thread (same bytes either way) */
+  /** compute threads: the calling thread and threads - 1 pool workers (the same bytes for any count) */
   threads: number;
   /** a seeded reshuffle every epoch, or the data's own order */
   shuffle: boolean;
@@ -44,7 +42,7 @@ export function createTrainer(data: Dataset, options: Partial<TrainerOptions> = 
   const batchSize = Math.min(o.batchSize, n);
   const state = SharedState.create(arena, data, mlpSizes(data.nIn, o.hidden, data.nClasses), batchSize, o.kernel, o.threads);
   initParams(state.params, state.layout, o.init, new Rng(o.seed));
-  const engine = o.threads > 0 ? new ParallelEngine(state, o.threads) : new LocalEngine(state);
+  const engine = new Engine(state, o.threads);
   // The shuffle has its own stream, so that turning it on or off leaves the initial weights as they are.
   const sampler = o.shuffle ? new RandomSampler(n, shuffleSeed(o.seed)) : new SequentialSampler(n);
   return { engine, loader: new DataLoader(sampler, n, batchSize) };

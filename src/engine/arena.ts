@@ -61,6 +61,12 @@ export class Arena {
     return viewOf(this.memory, { type, byteOffset, length });
   }
 
+  /** A new zero-filled region, described rather than viewed (for setups sent to workers). */
+  allocRegion(type: ElementType, length: number): Region {
+    const v = this.alloc(type, length);
+    return { type, byteOffset: v.byteOffset, length };
+  }
+
   /** The region a view over this arena's memory occupies, or null if the view lives elsewhere. */
   regionOf(view: Float32Array | Float64Array | Int32Array | Uint8Array): Region | null {
     // Each grow gives memory.buffer a new SharedArrayBuffer object over the same bytes, so the

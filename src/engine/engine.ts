@@ -1,19 +1,37 @@
 import type { MlpLayout } from '../model/layout.js';
 import type { Stats } from '../nn/types.js';
-import { SGD } from '../optim/sgd.js';
 import { chunkCount, evalChunkCount } from './chunks.js';
+import { SPIN_MICROS, WorkerPool, spinnerCount } from './pool.js';
 import type { SharedState, SplitName } from './shared-state.js';
+import { Op, SPLIT_IDS, Word, openClaim, waitPhase } from './step-control.js';
+import { StepWork } from './step-work.js';
+
+/** How often a waiting coordinator looks up from its wait to check on the workers. */
+const CHECK_MS = 100;
 
 /**
- * Runs training steps and evaluations over a SharedState. How the chunks are computed (in this
- * thread or on a pool of workers) is the subclass's business; what is computed, and the order in
- * which results are combined, is fixed here, so every engine gives the same bytes.
+ * The coordinator. It computes on `threads` threads: itself and `threads - 1` pool workers. Each
+ * step it writes the batch ids into shared memory, publishes the step through the control words,
+ * and works on the step's chunks and parameter slices like any worker; the step is over when every
+ * item is done. With one thread there is no pool and everything runs here, on the same code path.
  */
-export abstract class Engine {
-  readonly optimizer: SGD;
+export class Engine {
+  private readonly work: StepWork;
+  private readonly pool: WorkerPool | null;
+  private readonly spinMicros: number;
+  private closed = false;
 
-  constructor(readonly state: SharedState) {
-    this.optimizer = new SGD(0);
+  constructor(
+    readonly state: SharedState,
+    readonly threads: number,
+  ) {
+    if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`threads must be a positive integer, got ${threads}`);
+    if (state.setup.scratch.length < threads) throw new RangeError(`the shared state was laid out for ${state.setup.scratch.length} threads`);
+    const spinners = spinnerCount(threads);
+    // The coordinator spins only when it has a core to itself, as the spinning workers do.
+    this.spinMicros = threads <= spinners + 1 ? SPIN_MICROS : 0;
+    this.work = new StepWork(state, state.kernel(0), this.spinMicros);
+    this.pool = threads > 1 ? new WorkerPool(state.setup, threads - 1, spinners) : null;
   }
 
   get layout(): MlpLayout {
@@ -27,43 +45,82 @@ export abstract class Engine {
 
   /**
    * One SGD step on the samples whose ids are in `ids`: chunk gradients, then the batch mean and the
-   * update. Returns the batch's summed loss and correct count (before the update).
+   * update. Returns the batch's summed loss and correct count (measured before the update).
    */
   async step(ids: Int32Array, lr: number): Promise<Stats> {
     const bs = ids.length;
     if (bs < 1 || bs > this.state.batch.length) throw new RangeError(`batch of ${bs} rows; this engine takes 1 to ${this.state.batch.length}`);
     this.state.batch.set(ids);
+    this.state.lr[0] = lr;
     const n = chunkCount(bs);
-    const perChunk = await this.chunkGradients(bs, n);
-    this.optimizer.lr = lr;
-    await this.update(n, bs);
-    return sumInOrder(perChunk);
+    await this.run(Op.TRAIN, 0, bs, n, Math.min(this.threads, n));
+    return this.sumResults(n);
   }
 
   /** Summed loss and correct count over a whole split, evaluated chunk by chunk. */
   async evaluate(split: SplitName): Promise<Stats> {
-    const s = this.state.split(split);
-    const n = evalChunkCount(s.n);
-    return sumInOrder(await this.evalChunks(split, s.n, n));
+    const rows = this.state.split(split).n;
+    const n = evalChunkCount(rows);
+    await this.run(Op.EVAL, SPLIT_IDS.indexOf(split), rows, n, 0);
+    return this.sumResults(n);
   }
 
-  /** Chunk c of the batch (rows chunkRange(bs, n, c) of state.batch) into gradient slot c; stats in chunk order. */
-  protected abstract chunkGradients(bs: number, n: number): Promise<Stats[]>;
-  /** The batch-mean SGD update over all parameters, from the first n slots. */
-  protected abstract update(n: number, bs: number): Promise<void>;
-  /** Evaluation chunk c covers rows chunkRange(rows, n, c) of the split; stats in chunk order. */
-  protected abstract evalChunks(split: SplitName, rows: number, n: number): Promise<Stats[]>;
-
-  abstract close(): Promise<void>;
-}
-
-/** Sums per-chunk stats in chunk order (so the float sum is the same on every run). */
-export function sumInOrder(stats: readonly Stats[]): Stats {
-  let loss = 0;
-  let correct = 0;
-  for (const s of stats) {
-    loss += s.loss;
-    correct += s.correct;
+  private async run(op: Op, split: number, rows: number, n0: number, n1: number): Promise<void> {
+    if (this.closed) throw new Error('the engine is closed');
+    const ctrl = this.state.control;
+    this.checkWorkers();
+    ctrl[Word.OP] = op;
+    ctrl[Word.SPLIT] = split;
+    ctrl[Word.ROWS] = rows;
+    ctrl[Word.N0] = n0;
+    ctrl[Word.N1] = n1;
+    Atomics.store(ctrl, Word.DONE0, 0);
+    Atomics.store(ctrl, Word.DONE1, 0);
+    const gen = (ctrl[Word.GEN] + 1) | 0;
+    Atomics.store(ctrl, Word.CLAIM0, openClaim(gen));
+    Atomics.store(ctrl, Word.CLAIM1, openClaim(gen));
+    Atomics.store(ctrl, Word.GEN, gen);
+    // Wake only the sleepers there is work for: this thread and the spinning workers take a chunk each.
+    const wake = Math.min(this.threads - 1, n0 - 1 - Atomics.load(ctrl, Word.SPINNING));
+    if (wake > 0) Atomics.notify(ctrl, Word.GEN, wake);
+    this.work.run(gen, true);
+    const last = n1 > 0 ? 1 : 0;
+    while (!waitPhase(ctrl, last, this.spinMicros, CHECK_MS)) {
+      this.checkWorkers();
+      // Let the pool's events (a worker's error or exit) through before waiting again.
+      await new Promise((resolve) => setImmediate(resolve));
+      this.checkWorkers();
+    }
   }
-  return { loss, correct };
+
+  private checkWorkers(): void {
+    const failed = Atomics.load(this.state.control, Word.FAILED);
+    const failure = this.pool?.failure;
+    if (failed !== 0 || failure) {
+      throw new Error(`worker ${failed || '?'} failed: ${failure?.message ?? 'see its error'}`);
+    }
+  }
+
+  /** The chunks' [loss, correct], summed in chunk order (so the float sum is the same on every run). */
+  private sumResults(n: number): Stats {
+    const r = this.state.results;
+    let loss = 0;
+    let correct = 0;
+    for (let c = 0; c < n; c++) {
+      loss += r[2 * c];
+      correct += r[2 * c + 1];
+    }
+    return { loss, correct };
+  }
+
+  /** Stops the workers and ends their threads. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const ctrl = this.state.control;
+    Atomics.store(ctrl, Word.STOP, 1);
+    Atomics.add(ctrl, Word.GEN, 1);
+    Atomics.notify(ctrl, Word.GEN);
+    await this.pool?.close();
+  }
 }

@@ -4,9 +4,10 @@ import type { Kernel, KernelName } from '../kernels/kernel.js';
 import type { MlpLayout } from '../model/layout.js';
 import { mlpLayout } from '../model/layout.js';
 import { Arena, viewOf, type Region } from './arena.js';
-import { EVAL_CHUNK_ROWS, chunkCount, maxChunkRows } from './chunks.js';
+import { EVAL_CHUNK_ROWS, chunkCount, evalChunkCount, maxChunkRows } from './chunks.js';
+import { MAX_ITEMS, SPLIT_IDS, Word } from './step-control.js';
 
-export type SplitName = 'train' | 'valid' | 'test';
+export type SplitName = (typeof SPLIT_IDS)[number];
 
 interface SplitRegions {
   x: Region;
@@ -26,10 +27,16 @@ export interface SharedSetup {
   slots: Region;
   batch: Region;
   splits: Partial<Record<SplitName, SplitRegions>>;
-  /** per-thread kernel scratch: [threads + 1] regions; 0 is the coordinator's, workers claim the rest */
+  /** per-thread kernel scratch: [threads] regions; 0 is the coordinator's, workers claim the rest */
   scratch: Region[];
   /** [1] the next scratch region a worker may claim */
   scratchClaim: Region;
+  /** the step control words (step-control.ts) */
+  control: Region;
+  /** [1] the step's learning rate */
+  lr: Region;
+  /** [items, 2]: each chunk's [summed loss, correct count] */
+  results: Region;
 }
 
 /**
@@ -38,12 +45,16 @@ export interface SharedSetup {
  *   slots  [nChunks, P]         one gradient slot per chunk of the largest batch
  *   batch  [batchSize]          the current batch's sample ids
  *   splits                      the dataset, decoded once
+ *   control, lr, results        how the threads agree on a step (step-control.ts)
  */
 export class SharedState {
   readonly layout: MlpLayout;
   readonly params: Float32Array;
   readonly slots: Float32Array;
   readonly batch: Int32Array;
+  readonly control: Int32Array;
+  readonly lr: Float64Array;
+  readonly results: Float64Array;
   readonly splits: Partial<Record<SplitName, Split>>;
   /** rows of the largest chunk a kernel will be given (training or evaluation) */
   readonly maxRows: number;
@@ -54,6 +65,9 @@ export class SharedState {
     this.params = viewOf(m, { ...setup.params, type: 'f32' });
     this.slots = viewOf(m, { ...setup.slots, type: 'f32' });
     this.batch = viewOf(m, { ...setup.batch, type: 'i32' });
+    this.control = viewOf(m, { ...setup.control, type: 'i32' });
+    this.lr = viewOf(m, { ...setup.lr, type: 'f64' });
+    this.results = viewOf(m, { ...setup.results, type: 'f64' });
     this.splits = {};
     for (const [name, s] of Object.entries(setup.splits) as [SplitName, SplitRegions][]) {
       this.splits[name] = { x: viewOf(m, { ...s.x, type: 'f32' }), y: viewOf(m, { ...s.y, type: 'i32' }), n: s.n, nIn: s.nIn };
@@ -73,10 +87,9 @@ export class SharedState {
     });
   }
 
-  /** A worker's kernel: claims the next free scratch region. */
-  claimKernel(): Kernel {
-    const claim = viewOf(this.setup.memory, { ...this.setup.scratchClaim, type: 'i32' });
-    return this.kernel(Atomics.add(claim, 0, 1));
+  /** A worker's scratch slot (1, 2, ...): claimed once per thread, it also names the worker. */
+  claimSlot(): number {
+    return Atomics.add(viewOf(this.setup.memory, { ...this.setup.scratchClaim, type: 'i32' }), 0, 1);
   }
 
   /** Lays out a new shared state in `arena`; dataset arrays already in the arena are used where they are. */
@@ -85,21 +98,28 @@ export class SharedState {
     const P = layout.count;
     const scratchBytes = kernelScratchBytes(kernel, layout, maxRowsFor(batchSize));
     const splits: Partial<Record<SplitName, SplitRegions>> = {};
-    for (const name of ['train', 'valid', 'test'] as const) {
+    let items = chunkCount(batchSize);
+    for (const name of SPLIT_IDS) {
       const s = data[name];
-      if (s) splits[name] = { x: place(arena, s.x, 'f32'), y: place(arena, s.y, 'i32'), n: s.n, nIn: s.nIn };
+      if (!s) continue;
+      splits[name] = { x: place(arena, s.x, 'f32'), y: place(arena, s.y, 'i32'), n: s.n, nIn: s.nIn };
+      items = Math.max(items, evalChunkCount(s.n));
     }
+    if (items > MAX_ITEMS) throw new RangeError(`a split of more than ${MAX_ITEMS * EVAL_CHUNK_ROWS} rows`);
     const setup: SharedSetup = {
       memory: arena.memory,
       sizes,
       kernel,
       batchSize,
-      params: regionOfNew(arena, 'f32', P),
-      slots: regionOfNew(arena, 'f32', chunkCount(batchSize) * P),
-      batch: regionOfNew(arena, 'i32', batchSize),
+      params: arena.allocRegion('f32', P),
+      slots: arena.allocRegion('f32', chunkCount(batchSize) * P),
+      batch: arena.allocRegion('i32', batchSize),
       splits,
-      scratch: Array.from({ length: threads + 1 }, () => arena.regionOf(arena.alloc('u8', scratchBytes))!),
-      scratchClaim: regionOfNew(arena, 'i32', 1),
+      scratch: Array.from({ length: threads }, () => arena.allocRegion('u8', scratchBytes)),
+      scratchClaim: arena.allocRegion('i32', 1),
+      control: arena.allocRegion('i32', Word.COUNT),
+      lr: arena.allocRegion('f64', 1),
+      results: arena.allocRegion('f64', 2 * items),
     };
     viewOf(arena.memory, { ...setup.scratchClaim, type: 'i32' })[0] = 1;
     return new SharedState(setup);
@@ -120,10 +140,6 @@ export class SharedState {
 /** Rows of the largest chunk a kernel will be given (training or evaluation). */
 function maxRowsFor(batchSize: number): number {
   return Math.max(maxChunkRows(batchSize), EVAL_CHUNK_ROWS);
-}
-
-function regionOfNew(arena: Arena, type: 'f32' | 'i32', length: number): Region {
-  return arena.regionOf(arena.alloc(type, length))!;
 }
 
 /** The region of an array in the arena, copying it in when it lives elsewhere. */

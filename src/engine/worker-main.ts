@@ -1,31 +1,40 @@
 import { workerData } from 'piscina';
-import { SGD } from '../optim/sgd.js';
-import { SharedState, type SharedSetup } from './shared-state.js';
-import type { Task, TaskResult } from './tasks.js';
+import { SharedState } from './shared-state.js';
+import { Word, spinUntil } from './step-control.js';
+import { StepWork } from './step-work.js';
+import type { WorkerSetup } from './pool.js';
 
 /**
- * The worker side of the pool: built once per thread from the shared setup, then one call per task.
- * Each worker has its own kernel scratch; everything else is the coordinator's shared memory.
+ * A worker thread: built once from the shared setup, then one long task that takes part in every
+ * step until the coordinator says stop. Between steps it waits on the GEN word: spinning for a while
+ * if it holds one of the spin slots (one per spare core), else asleep in Atomics.wait.
  */
-const state = SharedState.attach(workerData as SharedSetup);
-const kernel = state.claimKernel();
-const sgd = new SGD(0);
+const { shared, spinners, spinMicros } = workerData as WorkerSetup;
+const state = SharedState.attach(shared);
+const ctrl = state.control;
+const slot = state.claimSlot();
+const spinner = Atomics.add(ctrl, Word.SPIN_SLOTS, 1) < spinners;
+const work = new StepWork(state, state.kernel(slot), spinner ? spinMicros : 0);
 
-export default function runTask(task: Task): TaskResult {
-  const { params, slots, batch } = state;
-  const P = params.length;
-  switch (task.op) {
-    case 'grad': {
-      const s = kernel.gradient(params, state.split('train'), batch, task.lo, task.hi, slots.subarray(task.chunk * P, (task.chunk + 1) * P));
-      return [s.loss, s.correct];
+export default function serve(): number {
+  let seen = Atomics.load(ctrl, Word.GEN);
+  try {
+    for (;;) {
+      if (spinner) {
+        Atomics.add(ctrl, Word.SPINNING, 1);
+        spinUntil(() => Atomics.load(ctrl, Word.GEN) !== seen, spinMicros);
+        Atomics.sub(ctrl, Word.SPINNING, 1);
+      }
+      while (Atomics.load(ctrl, Word.GEN) === seen) Atomics.wait(ctrl, Word.GEN, seen);
+      if (Atomics.load(ctrl, Word.STOP) !== 0) return slot;
+      seen = Atomics.load(ctrl, Word.GEN);
+      work.run(seen, false);
     }
-    case 'eval': {
-      const s = kernel.evaluate(params, state.split(task.split), task.lo, task.hi);
-      return [s.loss, s.correct];
-    }
-    case 'update':
-      sgd.lr = task.lr;
-      sgd.updateSlice(params, slots, task.nChunks, task.batchSize, task.lo, task.hi);
-      return [0, 0];
+  } catch (e) {
+    // Tell the coordinator at once (it is waiting on the DONE words), then let piscina report the error.
+    Atomics.compareExchange(ctrl, Word.FAILED, 0, slot + 1);
+    Atomics.notify(ctrl, Word.DONE0);
+    Atomics.notify(ctrl, Word.DONE1);
+    throw e;
   }
 }

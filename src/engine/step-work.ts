@@ -1,0 +1,73 @@
+import type { Kernel } from '../kernels/kernel.js';
+import { SGD } from '../optim/sgd.js';
+import { chunkRange } from './chunks.js';
+import type { SharedState } from './shared-state.js';
+import { Op, SPLIT_IDS, Word, claim, finish, waitPhase } from './step-control.js';
+
+/**
+ * The work of one step as any thread does it, the coordinator and the workers alike. Each chunk's
+ * gradient goes to its own slot and its [loss, correct] to its own result cell; the update sums the
+ * slots in chunk order. Which thread does an item therefore never changes a byte of the result.
+ */
+export class StepWork {
+  private readonly sgd = new SGD(0);
+
+  constructor(
+    readonly state: SharedState,
+    readonly kernel: Kernel,
+    /** how long this thread may spin while waiting for the chunks to finish */
+    readonly spinMicros: number,
+  ) {}
+
+  /**
+   * Takes part in step `gen`: chunks until none are left, then (for a training step) waits for every
+   * chunk and takes parameter slices until none are left. A worker that found no chunk leaves the
+   * slices to the threads already at work; the coordinator (`always`) stays to the end.
+   */
+  run(gen: number, always: boolean): void {
+    const ctrl = this.state.control;
+    let worked = false;
+    for (let c = claim(ctrl, 0, gen); c >= 0; c = claim(ctrl, 0, gen)) {
+      this.chunk(c);
+      finish(ctrl, 0);
+      worked = true;
+    }
+    if (Atomics.load(ctrl, Word.N1) === 0 || !(worked || always)) return;
+    if (!waitPhase(ctrl, 0, this.spinMicros)) return;
+    for (let s = claim(ctrl, 1, gen); s >= 0; s = claim(ctrl, 1, gen)) {
+      this.slice(s);
+      finish(ctrl, 1);
+    }
+  }
+
+  /** Chunk c: a training chunk's gradient into slot c, or an evaluation chunk; [loss, correct] into results[c]. */
+  private chunk(c: number): void {
+    const { control: ctrl, params, slots, batch, results } = this.state;
+    const n = ctrl[Word.N0];
+    const [lo, hi] = chunkRange(ctrl[Word.ROWS], n, c);
+    const P = params.length;
+    const s =
+      ctrl[Word.OP] === Op.TRAIN
+        ? this.kernel.gradient(params, this.state.split('train'), batch, lo, hi, slots.subarray(c * P, (c + 1) * P))
+        : this.kernel.evaluate(params, this.state.split(SPLIT_IDS[ctrl[Word.SPLIT]]), lo, hi);
+    results[2 * c] = s.loss;
+    results[2 * c + 1] = s.correct;
+  }
+
+  /** Parameter slice s: the batch mean of the chunk gradients and the SGD update. */
+  private slice(s: number): void {
+    const { control: ctrl, params, slots } = this.state;
+    const [lo, hi] = alignedRange(params.length, ctrl[Word.N1], s);
+    this.sgd.lr = this.state.lr[0];
+    this.sgd.updateSlice(params, slots, ctrl[Word.N0], ctrl[Word.ROWS], lo, hi);
+  }
+}
+
+/** Slices are cut at multiples of 16 floats (64-byte lines), so no two threads write one cache line. */
+const ALIGN = 16;
+
+/** Elements [lo, hi) of slice s when `length` elements are cut into n slices. */
+export function alignedRange(length: number, n: number, s: number): [number, number] {
+  const cut = (i: number) => (i >= n ? length : Math.min(length, Math.round((i * length) / n / ALIGN) * ALIGN));
+  return [cut(s), cut(s + 1)];
+}
