@@ -1,0 +1,39 @@
+// One benchmark measurement in a fresh process: train `steps` steps after `warmup` steps and print
+// {samplesPerSecond, maxRssMB} as JSON. Run by scripts/bench.mjs; usable alone:
+//   node scripts/bench-step.mjs --threads 2 --bs 50 --steps 2000 --warmup 200 --kernel js
+import { parseArgs } from 'node:util';
+import { Arena, arenaAllocator, createTrainer, loadMnist } from '../dist/index.js';
+
+const { values } = parseArgs({
+  options: {
+    threads: { type: 'string', default: '1' },
+    bs: { type: 'string', default: '50' },
+    steps: { type: 'string', default: '1000' },
+    warmup: { type: 'string', default: '100' },
+    kernel: { type: 'string', default: 'js' },
+  },
+});
+const threads = Number(values.threads);
+const bs = Number(values.bs);
+const steps = Number(values.steps);
+const warmup = Number(values.warmup);
+
+const arena = new Arena();
+const data = loadMnist({ alloc: arenaAllocator(arena) });
+const { engine, loader } = createTrainer(data, { threads, batchSize: bs, kernel: values.kernel, shuffle: false }, arena);
+
+// Batches in data order, wrapping around: the same work for every configuration.
+const batches = (function* () {
+  for (;;) yield* loader.epoch();
+})();
+for (let i = 0; i < warmup; i++) await engine.step(batches.next().value, 0.1);
+const t0 = performance.now();
+let samples = 0;
+for (let i = 0; i < steps; i++) {
+  const ids = batches.next().value;
+  await engine.step(ids, 0.1);
+  samples += ids.length;
+}
+const seconds = (performance.now() - t0) / 1000;
+await engine.close();
+process.stdout.write(`${JSON.stringify({ samplesPerSecond: samples / seconds, maxRssMB: process.resourceUsage().maxRSS / 1024 })}\n`);

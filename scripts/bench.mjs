@@ -1,0 +1,115 @@
+// `npm run bench`: training throughput for threads 1, 2, 4, 8 at batch sizes 50 and 512, each a
+// median of 3 repeats run side by side (the repeats interleave the configurations, so a noisy
+// moment on a shared machine hits them all), with speedup, efficiency and peak RSS; and the
+// lesson's numpy loop on the same data where python3 with numpy is present. Writes a JSON file and
+// an SVG chart and prints a Markdown table.
+//   npm run bench -- --kernel js --repeats 3 --out docs
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { chartSvg } from './bench-chart.mjs';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const { values } = parseArgs({
+  options: {
+    kernel: { type: 'string', default: 'wasm' },
+    threads: { type: 'string', default: '1,2,4,8' },
+    bs: { type: 'string', default: '50,512' },
+    repeats: { type: 'string', default: '3' },
+    samples: { type: 'string', default: '100000' },
+    out: { type: 'string', default: join(root, 'docs') },
+  },
+});
+const threadList = values.threads.split(',').map(Number);
+const bsList = values.bs.split(',').map(Number);
+const repeats = Number(values.repeats);
+const samples = Number(values.samples);
+const stepsFor = (bs) => Math.ceil(samples / bs);
+
+function ours(threads, bs) {
+  const steps = stepsFor(bs);
+  const out = execFileSync(process.execPath, [join(root, 'scripts/bench-step.mjs'), '--threads', String(threads), '--bs', String(bs), '--steps', String(steps), '--warmup', String(Math.ceil(steps / 10)), '--kernel', values.kernel], { encoding: 'utf8' });
+  return JSON.parse(out);
+}
+
+function numpy(bs) {
+  const steps = stepsFor(bs);
+  // One core's worth of numpy: BLAS limited to one thread.
+  const env = { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1' };
+  const r = spawnSync('python3', [join(root, 'scripts/numpy_mlp.py'), '--bs', String(bs), '--steps', String(steps), '--warmup', String(Math.ceil(steps / 10))], { encoding: 'utf8', env });
+  if (r.error || r.status !== 0) return null;
+  return JSON.parse(r.stdout);
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const haveNumpy = spawnSync('python3', ['-c', 'import numpy'], { encoding: 'utf8' }).status === 0;
+if (!haveNumpy) console.error('python3 with numpy not found: the numpy comparison is left out');
+
+const runs = new Map(); // key -> [{samplesPerSecond, maxRssMB}]
+const key = (who, threads, bs) => `${who}:${threads}:${bs}`;
+for (let r = 0; r < repeats; r++) {
+  for (const bs of bsList) {
+    for (const t of threadList) {
+      const m = ours(t, bs);
+      (runs.get(key('ours', t, bs)) ?? runs.set(key('ours', t, bs), []).get(key('ours', t, bs))).push(m);
+      console.error(`repeat ${r + 1}/${repeats} bs ${bs} threads ${t}: ${Math.round(m.samplesPerSecond).toLocaleString('en-US')} samples/s`);
+    }
+    if (haveNumpy) {
+      const m = numpy(bs);
+      if (m) (runs.get(key('numpy', 1, bs)) ?? runs.set(key('numpy', 1, bs), []).get(key('numpy', 1, bs))).push(m);
+    }
+  }
+}
+
+const machine = {
+  cpu: cpus()[0]?.model ?? 'unknown',
+  cores: availableParallelism(),
+  node: process.version,
+  numpy: haveNumpy ? execFileSync('python3', ['-c', 'import numpy; print(numpy.__version__)'], { encoding: 'utf8' }).trim() : null,
+};
+const results = [];
+for (const bs of bsList) {
+  const base = median(runs.get(key('ours', threadList[0], bs)).map((m) => m.samplesPerSecond));
+  const np = runs.get(key('numpy', 1, bs));
+  const numpySps = np ? median(np.map((m) => m.samplesPerSecond)) : null;
+  for (const t of threadList) {
+    const ms = runs.get(key('ours', t, bs));
+    const sps = median(ms.map((m) => m.samplesPerSecond));
+    results.push({
+      bs,
+      threads: t,
+      samplesPerSecond: sps,
+      repeats: ms.map((m) => m.samplesPerSecond),
+      speedup: sps / base,
+      efficiency: sps / base / (t / threadList[0]),
+      peakRssMB: Math.max(...ms.map((m) => m.maxRssMB)),
+      vsNumpy: numpySps ? sps / numpySps : null,
+    });
+  }
+  if (numpySps) results.push({ bs, threads: 1, system: 'numpy', samplesPerSecond: numpySps, repeats: np.map((m) => m.samplesPerSecond) });
+}
+
+const fmt = (n) => Math.round(n).toLocaleString('en-US');
+const lines = [
+  `Kernel \`${values.kernel}\`, ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}${machine.numpy ? `, numpy ${machine.numpy}` : ''}; median of ${repeats}, ${samples.toLocaleString('en-US')} samples a run.`,
+  '',
+  '| bs | threads | samples/s | speedup | efficiency | peak RSS (MB) | vs numpy (1 core) |',
+  '|---:|---:|---:|---:|---:|---:|---:|',
+];
+for (const r of results) {
+  if (r.system === 'numpy') lines.push(`| ${r.bs} | 1 (numpy) | ${fmt(r.samplesPerSecond)} | | | | 1.00 |`);
+  else lines.push(`| ${r.bs} | ${r.threads} | ${fmt(r.samplesPerSecond)} | ${r.speedup.toFixed(2)} | ${(100 * r.efficiency).toFixed(0)}% | ${fmt(r.peakRssMB)} | ${r.vsNumpy ? r.vsNumpy.toFixed(2) : 'n/a'} |`);
+}
+const table = lines.join('\n');
+mkdirSync(values.out, { recursive: true });
+writeFileSync(join(values.out, 'benchmark.json'), `${JSON.stringify({ machine, kernel: values.kernel, repeats, samples, results }, null, 2)}\n`);
+const series = bsList.map((bs) => ({
+  label: `bs ${bs}`,
+  points: results.filter((r) => r.bs === bs && !r.system).map((r) => [r.threads, r.samplesPerSecond]),
+  numpy: results.find((r) => r.bs === bs && r.system === 'numpy')?.samplesPerSecond,
+}));
+writeFileSync(join(values.out, 'benchmark.svg'), chartSvg(`Training throughput, kernel ${values.kernel} (${machine.cores} cores)`, series));
+console.log(table);
