@@ -19,3 +19,14 @@ export class DataError extends UserError {
     this.name = 'DataError';
   }
 }
+
+/**
+ * A run that had to stop for a reason the user should read in one line: a worker failed, or the
+ * training diverged. Not a bug in this program, so no stack trace.
+ */
+export class RunError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RunError';
+  }
+}

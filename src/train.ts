@@ -4,7 +4,7 @@ import { runMain } from './cli/main.js';
 import { jsonReporter, progressBar, textReporter } from './cli/reporters.js';
 import { parseTrainArgs, type TrainArgs } from './cli/train-args.js';
 import { headSplit, type Dataset } from './data/dataset.js';
-import { loadMnist } from './data/mnist.js';
+import { loadDataset } from './data/load.js';
 import { Arena } from './engine/arena.js';
 import { arenaAllocator } from './engine/arena-allocator.js';
 import { saveWeights } from './io/weights.js';
@@ -15,7 +15,7 @@ import { fit, type Callback } from './train/fit.js';
 async function main(): Promise<void> {
   const args = parseTrainArgs(hideBin(process.argv));
   const arena = new Arena();
-  const data = subset(loadMnist({ alloc: arenaAllocator(arena) }), args);
+  const data = subset(loadDataset({ data: args.data, validSplit: args.validSplit, alloc: arenaAllocator(arena) }), args);
   const { engine, loader } = createTrainer(
     data,
     { hidden: args.hidden, batchSize: args.bs, seed: args.seed, init: args.init, kernel: args.kernel, threads: args.threads, shuffle: args.shuffle },
@@ -54,6 +54,7 @@ function checkpointMetadata(args: TrainArgs, data: Dataset, epochs: number, step
   return {
     sizes: JSON.stringify([data.nIn, ...args.hidden, data.nClasses]),
     data: data.source,
+    valid_split: args.validSplit,
     epochs: String(epochs),
     steps: String(steps),
     seed: String(args.seed),

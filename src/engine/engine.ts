@@ -1,3 +1,4 @@
+import { RunError } from '../errors.js';
 import type { MlpLayout } from '../model/layout.js';
 import type { Stats } from '../nn/types.js';
 import { chunkCount, evalChunkCount } from './chunks.js';
@@ -5,6 +6,14 @@ import { SPIN_MICROS, WorkerPool, spinnerCount } from './pool.js';
 import type { SharedState, SplitName } from './shared-state.js';
 import { Op, SPLIT_IDS, Word, openClaim, waitPhase } from './step-control.js';
 import { StepWork } from './step-work.js';
+
+/** A worker thread threw or exited: the run cannot go on. */
+export class WorkerError extends RunError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'WorkerError';
+  }
+}
 
 /** How often a waiting coordinator looks up from its wait to check on the workers. */
 const CHECK_MS = 100;
@@ -30,7 +39,7 @@ export class Engine {
     const spinners = spinnerCount(threads);
     // The coordinator spins only when it has a core to itself, as the spinning workers do.
     this.spinMicros = threads <= spinners + 1 ? SPIN_MICROS : 0;
-    this.work = new StepWork(state, state.kernel(0), this.spinMicros);
+    this.work = new StepWork(state, state.kernel(0), this.spinMicros, 0);
     this.pool = threads > 1 ? new WorkerPool(state.setup, threads - 1, spinners) : null;
   }
 
@@ -68,8 +77,9 @@ export class Engine {
   private async run(op: Op, split: number, rows: number, n0: number, n1: number): Promise<void> {
     if (this.closed) throw new Error('the engine is closed');
     const ctrl = this.state.control;
-    this.checkWorkers();
+    await this.raiseIfFailed();
     ctrl[Word.OP] = op;
+    if (op === Op.TRAIN) ctrl[Word.STEP]++;
     ctrl[Word.SPLIT] = split;
     ctrl[Word.ROWS] = rows;
     ctrl[Word.N0] = n0;
@@ -86,19 +96,23 @@ export class Engine {
     this.work.run(gen, true);
     const last = n1 > 0 ? 1 : 0;
     while (!waitPhase(ctrl, last, this.spinMicros, CHECK_MS)) {
-      this.checkWorkers();
       // Let the pool's events (a worker's error or exit) through before waiting again.
       await new Promise((resolve) => setImmediate(resolve));
-      this.checkWorkers();
+      await this.raiseIfFailed();
     }
   }
 
-  private checkWorkers(): void {
-    const failed = Atomics.load(this.state.control, Word.FAILED);
-    const failure = this.pool?.failure;
-    if (failed !== 0 || failure) {
-      throw new Error(`worker ${failed || '?'} failed: ${failure?.message ?? 'see its error'}`);
-    }
+  /**
+   * Throws a WorkerError if a worker has failed. A worker that throws marks the FAILED word at once;
+   * its error (or a thread's exit) arrives through the pool's events, so give those a moment.
+   */
+  private async raiseIfFailed(): Promise<void> {
+    const ctrl = this.state.control;
+    if (Atomics.load(ctrl, Word.FAILED) === 0 && !this.pool?.failure) return;
+    for (let i = 0; i < 100 && !this.pool?.failure; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    const failed = Atomics.load(ctrl, Word.FAILED);
+    const who = failed !== 0 ? `worker ${failed - 1}` : 'a worker';
+    throw new WorkerError(`${who} failed during step ${ctrl[Word.STEP]}: ${this.pool?.failure?.message ?? 'no reason given'}`);
   }
 
   /** The chunks' [loss, correct], summed in chunk order (so the float sum is the same on every run). */

@@ -35,6 +35,8 @@ export enum Word {
   SPINNING,
   /** 1 + the index of the first worker that failed, or 0 */
   FAILED,
+  /** training steps published so far (this one included) */
+  STEP,
   COUNT,
 }
 

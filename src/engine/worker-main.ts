@@ -1,4 +1,5 @@
 import { workerData } from 'piscina';
+import { faultFromEnv } from './fault.js';
 import { SharedState } from './shared-state.js';
 import { Word, spinUntil } from './step-control.js';
 import { StepWork } from './step-work.js';
@@ -14,7 +15,7 @@ const state = SharedState.attach(shared);
 const ctrl = state.control;
 const slot = state.claimSlot();
 const spinner = Atomics.add(ctrl, Word.SPIN_SLOTS, 1) < spinners;
-const work = new StepWork(state, state.kernel(slot), spinner ? spinMicros : 0);
+const work = new StepWork(state, state.kernel(slot), spinner ? spinMicros : 0, slot, faultFromEnv());
 
 export default function serve(): number {
   let seen = Atomics.load(ctrl, Word.GEN);

@@ -1,4 +1,5 @@
 import type { Engine } from '../engine/engine.js';
+import { RunError } from '../errors.js';
 import type { DataLoader } from './data-loader.js';
 
 export interface FitOptions {
@@ -72,6 +73,7 @@ export async function fit(engine: Engine, loader: DataLoader, opts: FitOptions, 
       if (steps >= maxSteps) break;
       const s = await engine.step(ids, opts.lr);
       steps++;
+      if (!Number.isFinite(s.loss)) throw new DivergenceError(`the loss is ${s.loss} at step ${steps}`);
       batch++;
       lossSum += s.loss;
       correct += s.correct;
@@ -79,6 +81,7 @@ export async function fit(engine: Engine, loader: DataLoader, opts: FitOptions, 
       for (const cb of callbacks) cb.afterStep?.({ epoch, step: steps, batch, batches: loader.length, loss: s.loss / ids.length });
     }
     const trainEnd = performance.now();
+    checkFinite(engine.params, steps);
     trainMs += trainEnd - epochStart;
     samples += seen;
     epochsRun = epoch;
@@ -124,4 +127,19 @@ export async function validate(engine: Engine): Promise<Metrics> {
   const n = engine.state.split('valid').n;
   const s = await engine.evaluate('valid');
   return { loss: s.loss / n, accuracy: s.correct / n };
+}
+
+/** Training blew up (a NaN or infinite loss or weight): stop rather than go on or save it. */
+export class DivergenceError extends RunError {
+  constructor(what: string) {
+    super(`training diverged: ${what}; try a lower learning rate (--lr)`);
+    this.name = 'DivergenceError';
+  }
+}
+
+/** Throws a DivergenceError if any parameter is NaN or infinite. */
+export function checkFinite(params: Float32Array, step: number): void {
+  for (let i = 0; i < params.length; i++) {
+    if (!Number.isFinite(params[i])) throw new DivergenceError(`parameter ${i} is ${params[i]} after step ${step}`);
+  }
 }
