@@ -6,6 +6,11 @@ import { RunError, UserError } from '../errors.js';
  * exit code 1; anything else is a bug and keeps its stack trace.
  */
 export function runMain(name: string, main: () => Promise<void>): void {
+  // A reader that stops early (`| head`) closes the pipe: that is no error of ours.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
   main().then(
     () => {
       process.exitCode ??= 0;

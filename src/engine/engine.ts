@@ -93,9 +93,17 @@ export class Engine {
     // Wake only the sleepers there is work for: this thread and the spinning workers take a chunk each.
     const wake = Math.min(this.threads - 1, n0 - 1 - Atomics.load(ctrl, Word.SPINNING));
     if (wake > 0) Atomics.notify(ctrl, Word.GEN, wake);
-    this.work.run(gen, true);
-    const last = n1 > 0 ? 1 : 0;
-    while (!waitPhase(ctrl, last, this.spinMicros, CHECK_MS)) {
+    this.work.chunks(gen);
+    await this.waitFor(0);
+    if (n1 > 0) {
+      this.work.slices(gen);
+      await this.waitFor(1);
+    }
+  }
+
+  /** Waits until every item of a phase is done, looking up now and then to check on the workers. */
+  private async waitFor(phase: 0 | 1): Promise<void> {
+    while (!waitPhase(this.state.control, phase, this.spinMicros, CHECK_MS)) {
       // Let the pool's events (a worker's error or exit) through before waiting again.
       await new Promise((resolve) => setImmediate(resolve));
       await this.raiseIfFailed();

@@ -24,11 +24,18 @@ export class StepWork {
   ) {}
 
   /**
-   * Takes part in step `gen`: chunks until none are left, then (for a training step) waits for every
-   * chunk and takes parameter slices until none are left. A worker that found no chunk leaves the
-   * slices to the threads already at work; the coordinator (`always`) stays to the end.
+   * A worker's part in step `gen`: chunks until none are left, then (for a training step) waits for
+   * every chunk and takes parameter slices until none are left. A worker that found no chunk leaves
+   * the slices to the threads already at work.
    */
-  run(gen: number, always: boolean): void {
+  run(gen: number): void {
+    const ctrl = this.state.control;
+    if (!this.chunks(gen) || Atomics.load(ctrl, Word.N1) === 0) return;
+    if (waitPhase(ctrl, 0, this.spinMicros)) this.slices(gen);
+  }
+
+  /** Claims and computes chunks of step `gen` until none are left; true if it did any. */
+  chunks(gen: number): boolean {
     const ctrl = this.state.control;
     let worked = false;
     for (let c = claim(ctrl, 0, gen); c >= 0; c = claim(ctrl, 0, gen)) {
@@ -36,8 +43,12 @@ export class StepWork {
       finish(ctrl, 0);
       worked = true;
     }
-    if (Atomics.load(ctrl, Word.N1) === 0 || !(worked || always)) return;
-    if (!waitPhase(ctrl, 0, this.spinMicros)) return;
+    return worked;
+  }
+
+  /** Claims and applies parameter slices of step `gen` until none are left (every chunk must be done). */
+  slices(gen: number): void {
+    const ctrl = this.state.control;
     for (let s = claim(ctrl, 1, gen); s >= 0; s = claim(ctrl, 1, gen)) {
       this.slice(s);
       finish(ctrl, 1);

@@ -17,25 +17,38 @@ const slot = state.claimSlot();
 const spinner = Atomics.add(ctrl, Word.SPIN_SLOTS, 1) < spinners;
 const work = new StepWork(state, state.kernel(slot), spinner ? spinMicros : 0, slot, faultFromEnv());
 
+/** Marks this worker failed and wakes the threads waiting on the step (they would wait forever). */
+function markFailed(): void {
+  Atomics.compareExchange(ctrl, Word.FAILED, 0, slot + 1);
+  Atomics.notify(ctrl, Word.DONE0);
+  Atomics.notify(ctrl, Word.DONE1);
+}
+
+// A thread that ends in the middle of the run (process.exit in a worker ends just that thread).
+process.on('exit', () => {
+  if (Atomics.load(ctrl, Word.STOP) === 0) markFailed();
+});
+
 export default function serve(): number {
   let seen = Atomics.load(ctrl, Word.GEN);
+  const stopped = () => Atomics.load(ctrl, Word.STOP) !== 0;
   try {
-    for (;;) {
+    // STOP is set before GEN is bumped, so checking it first also covers a worker that starts late.
+    while (!stopped()) {
       if (spinner) {
         Atomics.add(ctrl, Word.SPINNING, 1);
         spinUntil(() => Atomics.load(ctrl, Word.GEN) !== seen, spinMicros);
         Atomics.sub(ctrl, Word.SPINNING, 1);
       }
       while (Atomics.load(ctrl, Word.GEN) === seen) Atomics.wait(ctrl, Word.GEN, seen);
-      if (Atomics.load(ctrl, Word.STOP) !== 0) return slot;
+      if (stopped()) break;
       seen = Atomics.load(ctrl, Word.GEN);
-      work.run(seen, false);
+      work.run(seen);
     }
+    return slot;
   } catch (e) {
     // Tell the coordinator at once (it is waiting on the DONE words), then let piscina report the error.
-    Atomics.compareExchange(ctrl, Word.FAILED, 0, slot + 1);
-    Atomics.notify(ctrl, Word.DONE0);
-    Atomics.notify(ctrl, Word.DONE1);
+    markFailed();
     throw e;
   }
 }

@@ -57,6 +57,7 @@ export interface Callback {
 /** The training loop: for each epoch, for each batch, a step; then validation. */
 export async function fit(engine: Engine, loader: DataLoader, opts: FitOptions, callbacks: Callback[] = []): Promise<FitResult> {
   const maxSteps = opts.maxSteps ?? Infinity;
+  const lossLimit = DIVERGED_LOSS_FACTOR * Math.log(engine.layout.sizes[engine.layout.sizes.length - 1]);
   const start = performance.now();
   let steps = 0;
   let samples = 0;
@@ -73,7 +74,7 @@ export async function fit(engine: Engine, loader: DataLoader, opts: FitOptions, 
       if (steps >= maxSteps) break;
       const s = await engine.step(ids, opts.lr);
       steps++;
-      if (!Number.isFinite(s.loss)) throw new DivergenceError(`the loss is ${s.loss} at step ${steps}`);
+      checkLoss(s.loss / ids.length, lossLimit, steps);
       batch++;
       lossSum += s.loss;
       correct += s.correct;
@@ -131,15 +132,27 @@ export async function validate(engine: Engine): Promise<Metrics> {
 
 /** Training blew up (a NaN or infinite loss or weight): stop rather than go on or save it. */
 export class DivergenceError extends RunError {
-  constructor(what: string) {
-    super(`training diverged: ${what}; try a lower learning rate (--lr)`);
+  constructor(step: number, what: string) {
+    super(`training diverged at step ${step}: ${what}; try a lower learning rate (--lr)`);
     this.name = 'DivergenceError';
   }
+}
+
+/**
+ * A batch whose mean loss is a thousand times that of a uniform guess (ln C) has diverged: its logits
+ * are hundreds of units apart on wrong classes, and the ReLUs that fed them are dead. With the stable
+ * logsumexp the loss of such a run stays finite, so NaN alone would not catch it.
+ */
+export const DIVERGED_LOSS_FACTOR = 1000;
+
+function checkLoss(meanLoss: number, limit: number, step: number): void {
+  if (!Number.isFinite(meanLoss)) throw new DivergenceError(step, `the loss is ${meanLoss}`);
+  if (meanLoss > limit) throw new DivergenceError(step, `the mean loss is ${meanLoss.toPrecision(3)}, over ${DIVERGED_LOSS_FACTOR} x ln(classes)`);
 }
 
 /** Throws a DivergenceError if any parameter is NaN or infinite. */
 export function checkFinite(params: Float32Array, step: number): void {
   for (let i = 0; i < params.length; i++) {
-    if (!Number.isFinite(params[i])) throw new DivergenceError(`parameter ${i} is ${params[i]} after step ${step}`);
+    if (!Number.isFinite(params[i])) throw new DivergenceError(step, `parameter ${i} is ${params[i]}`);
   }
 }
