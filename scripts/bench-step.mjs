@@ -17,6 +17,7 @@ const threads = Number(values.threads);
 const bs = Number(values.bs);
 const steps = Number(values.steps);
 const warmup = Number(values.warmup);
+const SGD = { lr: 0.1, momentum: 0, weightDecay: 0 };
 
 const arena = new Arena();
 const data = loadMnist({ alloc: arenaAllocator(arena) });
@@ -26,12 +27,12 @@ const { engine, loader } = createTrainer(data, { threads, batchSize: bs, kernel:
 const batches = (function* () {
   for (;;) yield* loader.epoch();
 })();
-for (let i = 0; i < warmup; i++) await engine.step(batches.next().value, 0.1);
+for (let i = 0; i < warmup; i++) await engine.step(batches.next().value, SGD);
 const t0 = performance.now();
 let samples = 0;
 for (let i = 0; i < steps; i++) {
   const ids = batches.next().value;
-  await engine.step(ids, 0.1);
+  await engine.step(ids, SGD);
   samples += ids.length;
 }
 const seconds = (performance.now() - t0) / 1000;

@@ -32,7 +32,7 @@ export type { Kernel, KernelName } from './kernels/kernel.js';
 export { KERNEL_NAMES } from './kernels/kernel.js';
 
 // training
-export { SGD } from './optim/sgd.js';
+export { sgdUpdateSlice, type SgdOptions } from './optim/sgd.js';
 export { SequentialSampler, RandomSampler, type Sampler } from './train/sampler.js';
 export { DataLoader } from './train/data-loader.js';
 export { fit, validate, type Callback, type FitOptions, type FitResult, type EpochEvent, type StepEvent } from './train/fit.js';

@@ -20,6 +20,10 @@ export interface TrainerOptions {
   threads: number;
   /** a seeded reshuffle every epoch, or the data's own order */
   shuffle: boolean;
+  /** keep a momentum buffer (needed to train with momentum) */
+  momentum: boolean;
+  /** keep each evaluated row's class probabilities (Engine.predictions) */
+  predictions: boolean;
 }
 
 export const DEFAULT_TRAINER_OPTIONS: TrainerOptions = {
@@ -30,6 +34,8 @@ export const DEFAULT_TRAINER_OPTIONS: TrainerOptions = {
   kernel: 'js',
   threads: 1,
   shuffle: true,
+  momentum: false,
+  predictions: false,
 };
 
 /**
@@ -40,7 +46,8 @@ export function createTrainer(data: Dataset, options: Partial<TrainerOptions> = 
   const o = { ...DEFAULT_TRAINER_OPTIONS, ...options };
   const n = data.train.n;
   const batchSize = Math.min(o.batchSize, n);
-  const state = SharedState.create(arena, data, mlpSizes(data.nIn, o.hidden, data.nClasses), batchSize, o.kernel, o.threads);
+  const sizes = mlpSizes(data.nIn, o.hidden, data.nClasses);
+  const state = SharedState.create(arena, data, { sizes, batchSize, kernel: o.kernel, threads: o.threads, momentum: o.momentum, predictions: o.predictions });
   initParams(state.params, state.layout, o.init, new Rng(o.seed));
   const engine = new Engine(state, o.threads);
   // The shuffle has its own stream, so that turning it on or off leaves the initial weights as they are.

@@ -1,6 +1,7 @@
 import { RunError } from '../errors.js';
 import type { MlpLayout } from '../model/layout.js';
 import type { Stats } from '../nn/types.js';
+import type { SgdOptions } from '../optim/sgd.js';
 import { chunkCount, evalChunkCount } from './chunks.js';
 import { SPIN_MICROS, WorkerPool, spinnerCount } from './pool.js';
 import type { SharedState, SplitName } from './shared-state.js';
@@ -56,22 +57,37 @@ export class Engine {
    * One SGD step on the samples whose ids are in `ids`: chunk gradients, then the batch mean and the
    * update. Returns the batch's summed loss and correct count (measured before the update).
    */
-  async step(ids: Int32Array, lr: number): Promise<Stats> {
+  async step(ids: Int32Array, opt: SgdOptions): Promise<Stats> {
     const bs = ids.length;
     if (bs < 1 || bs > this.state.batch.length) throw new RangeError(`batch of ${bs} rows; this engine takes 1 to ${this.state.batch.length}`);
     this.state.batch.set(ids);
-    this.state.lr[0] = lr;
+    if (opt.momentum !== 0 && this.state.momentum === null) throw new Error('momentum needs a state created with momentum: true');
+    const hyper = this.state.hyper;
+    hyper[0] = opt.lr;
+    hyper[1] = opt.momentum;
+    hyper[2] = opt.weightDecay;
     const n = chunkCount(bs);
     await this.run(Op.TRAIN, 0, bs, n, Math.min(this.threads, n));
     return this.sumResults(n);
   }
 
-  /** Summed loss and correct count over a whole split, evaluated chunk by chunk. */
+  /**
+   * Summed loss and correct count over a whole split, evaluated chunk by chunk. With a state made with
+   * `predictions: true`, each row's class probabilities are then in `predictions(split)`.
+   */
   async evaluate(split: SplitName): Promise<Stats> {
     const rows = this.state.split(split).n;
     const n = evalChunkCount(rows);
     await this.run(Op.EVAL, SPLIT_IDS.indexOf(split), rows, n, 0);
     return this.sumResults(n);
+  }
+
+  /** The class probabilities [rows, nClasses] the last evaluation of `split` wrote. */
+  predictions(split: SplitName): Float32Array {
+    const p = this.state.predictions;
+    if (p === null) throw new Error('predictions need a state created with predictions: true');
+    const C = this.layout.sizes[this.layout.sizes.length - 1];
+    return p.subarray(0, this.state.split(split).n * C);
   }
 
   private async run(op: Op, split: number, rows: number, n0: number, n1: number): Promise<void> {

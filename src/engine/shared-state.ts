@@ -16,6 +16,20 @@ interface SplitRegions {
   nIn: number;
 }
 
+export interface StateOptions {
+  /** layer widths, input first */
+  sizes: number[];
+  /** the largest training batch */
+  batchSize: number;
+  kernel: KernelName;
+  /** compute threads (each gets kernel scratch) */
+  threads: number;
+  /** keep a momentum buffer for SGD */
+  momentum?: boolean;
+  /** keep every evaluated row's class probabilities */
+  predictions?: boolean;
+}
+
 /** What a worker needs to rebuild the coordinator's views: plain data plus the shared memory. */
 export interface SharedSetup {
   memory: WebAssembly.Memory;
@@ -33,8 +47,12 @@ export interface SharedSetup {
   scratchClaim: Region;
   /** the step control words (step-control.ts) */
   control: Region;
-  /** [1] the step's learning rate */
-  lr: Region;
+  /** [3] the optimizer's hyperparameters for the step: learning rate, momentum, weight decay */
+  hyper: Region;
+  /** [P] SGD's momentum buffer (null without momentum) */
+  momentum: Region | null;
+  /** [rows, nClasses] class probabilities of the last evaluation (null unless asked for) */
+  predictions: Region | null;
   /** [items, 2]: each chunk's [summed loss, correct count] */
   results: Region;
 }
@@ -45,7 +63,9 @@ export interface SharedSetup {
  *   slots  [nChunks, P]         one gradient slot per chunk of the largest batch
  *   batch  [batchSize]          the current batch's sample ids
  *   splits                      the dataset, decoded once
- *   control, lr, results        how the threads agree on a step (step-control.ts)
+ *   control, hyper, results     how the threads agree on a step (step-control.ts)
+ *   momentum [P]                SGD's momentum buffer, when momentum is on
+ *   predictions [rows, C]       class probabilities from evaluation, when asked for
  */
 export class SharedState {
   readonly layout: MlpLayout;
@@ -53,7 +73,9 @@ export class SharedState {
   readonly slots: Float32Array;
   readonly batch: Int32Array;
   readonly control: Int32Array;
-  readonly lr: Float64Array;
+  readonly hyper: Float64Array;
+  readonly momentum: Float32Array | null;
+  readonly predictions: Float32Array | null;
   readonly results: Float64Array;
   readonly splits: Partial<Record<SplitName, Split>>;
   /** rows of the largest chunk a kernel will be given (training or evaluation) */
@@ -66,7 +88,9 @@ export class SharedState {
     this.slots = viewOf(m, { ...setup.slots, type: 'f32' });
     this.batch = viewOf(m, { ...setup.batch, type: 'i32' });
     this.control = viewOf(m, { ...setup.control, type: 'i32' });
-    this.lr = viewOf(m, { ...setup.lr, type: 'f64' });
+    this.hyper = viewOf(m, { ...setup.hyper, type: 'f64' });
+    this.momentum = setup.momentum && viewOf(m, { ...setup.momentum, type: 'f32' });
+    this.predictions = setup.predictions && viewOf(m, { ...setup.predictions, type: 'f32' });
     this.results = viewOf(m, { ...setup.results, type: 'f64' });
     this.splits = {};
     for (const [name, s] of Object.entries(setup.splits) as [SplitName, SplitRegions][]) {
@@ -93,17 +117,20 @@ export class SharedState {
   }
 
   /** Lays out a new shared state in `arena`; dataset arrays already in the arena are used where they are. */
-  static create(arena: Arena, data: Dataset, sizes: number[], batchSize: number, kernel: KernelName, threads: number): SharedState {
+  static create(arena: Arena, data: Dataset, opts: StateOptions): SharedState {
+    const { sizes, batchSize, kernel, threads } = opts;
     const layout = mlpLayout(sizes);
     const P = layout.count;
     const scratchBytes = kernelScratchBytes(kernel, layout, maxRowsFor(batchSize));
     const splits: Partial<Record<SplitName, SplitRegions>> = {};
     let items = chunkCount(batchSize);
+    let maxRows = 0;
     for (const name of SPLIT_IDS) {
       const s = data[name];
       if (!s) continue;
       splits[name] = { x: place(arena, s.x, 'f32'), y: place(arena, s.y, 'i32'), n: s.n, nIn: s.nIn };
       items = Math.max(items, evalChunkCount(s.n));
+      maxRows = Math.max(maxRows, s.n);
     }
     if (items > MAX_ITEMS) throw new RangeError(`a split of more than ${MAX_ITEMS * EVAL_CHUNK_ROWS} rows`);
     const setup: SharedSetup = {
@@ -118,8 +145,10 @@ export class SharedState {
       scratch: Array.from({ length: threads }, () => arena.allocRegion('u8', scratchBytes)),
       scratchClaim: arena.allocRegion('i32', 1),
       control: arena.allocRegion('i32', Word.COUNT),
-      lr: arena.allocRegion('f64', 1),
+      hyper: arena.allocRegion('f64', 3),
       results: arena.allocRegion('f64', 2 * items),
+      momentum: opts.momentum ? arena.allocRegion('f32', P) : null,
+      predictions: opts.predictions ? arena.allocRegion('f32', maxRows * sizes[sizes.length - 1]) : null,
     };
     viewOf(arena.memory, { ...setup.scratchClaim, type: 'i32' })[0] = 1;
     return new SharedState(setup);

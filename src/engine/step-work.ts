@@ -1,5 +1,5 @@
 import type { Kernel } from '../kernels/kernel.js';
-import { SGD } from '../optim/sgd.js';
+import { sgdUpdateSlice } from '../optim/sgd.js';
 import { chunkRange } from './chunks.js';
 import type { SharedState } from './shared-state.js';
 import { maybeFail, type Fault } from './fault.js';
@@ -11,8 +11,6 @@ import { Op, SPLIT_IDS, Word, claim, finish, waitPhase } from './step-control.js
  * slots in chunk order. Which thread does an item therefore never changes a byte of the result.
  */
 export class StepWork {
-  private readonly sgd = new SGD(0);
-
   constructor(
     readonly state: SharedState,
     readonly kernel: Kernel,
@@ -65,17 +63,25 @@ export class StepWork {
     const s =
       ctrl[Word.OP] === Op.TRAIN
         ? this.kernel.gradient(params, this.state.split('train'), batch, lo, hi, slots.subarray(c * P, (c + 1) * P))
-        : this.kernel.evaluate(params, this.state.split(SPLIT_IDS[ctrl[Word.SPLIT]]), lo, hi);
+        : this.kernel.evaluate(params, this.state.split(SPLIT_IDS[ctrl[Word.SPLIT]]), lo, hi, this.predictionRows(lo, hi));
     results[2 * c] = s.loss;
     results[2 * c + 1] = s.correct;
   }
 
+  /** Where an evaluation chunk's class probabilities go, when they are kept. */
+  private predictionRows(lo: number, hi: number): Float32Array | undefined {
+    const p = this.state.predictions;
+    if (p === null) return undefined;
+    const C = this.state.layout.sizes[this.state.layout.sizes.length - 1];
+    return p.subarray(lo * C, hi * C);
+  }
+
   /** Parameter slice s: the batch mean of the chunk gradients and the SGD update. */
   private slice(s: number): void {
-    const { control: ctrl, params, slots } = this.state;
+    const { control: ctrl, params, slots, hyper, momentum } = this.state;
     const [lo, hi] = alignedRange(params.length, ctrl[Word.N1], s);
-    this.sgd.lr = this.state.lr[0];
-    this.sgd.updateSlice(params, slots, ctrl[Word.N0], ctrl[Word.ROWS], lo, hi);
+    const o = { lr: hyper[0], momentum: hyper[1], weightDecay: hyper[2] };
+    sgdUpdateSlice(o, params, slots, ctrl[Word.N0], ctrl[Word.ROWS], momentum, lo, hi);
   }
 }
 

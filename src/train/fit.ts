@@ -5,6 +5,10 @@ import type { DataLoader } from './data-loader.js';
 export interface FitOptions {
   epochs: number;
   lr: number;
+  /** PyTorch optim.SGD momentum (0: plain SGD) */
+  momentum?: number;
+  /** PyTorch optim.SGD weight_decay */
+  weightDecay?: number;
   /** stop after this many optimizer steps in all (the epoch in progress is then evaluated and reported) */
   maxSteps?: number;
 }
@@ -57,6 +61,7 @@ export interface Callback {
 /** The training loop: for each epoch, for each batch, a step; then validation. */
 export async function fit(engine: Engine, loader: DataLoader, opts: FitOptions, callbacks: Callback[] = []): Promise<FitResult> {
   const maxSteps = opts.maxSteps ?? Infinity;
+  const sgd = { lr: opts.lr, momentum: opts.momentum ?? 0, weightDecay: opts.weightDecay ?? 0 };
   const lossLimit = DIVERGED_LOSS_FACTOR * Math.log(engine.layout.sizes[engine.layout.sizes.length - 1]);
   const start = performance.now();
   let steps = 0;
@@ -72,7 +77,7 @@ export async function fit(engine: Engine, loader: DataLoader, opts: FitOptions, 
     let batch = 0;
     for (const ids of loader.epoch()) {
       if (steps >= maxSteps) break;
-      const s = await engine.step(ids, opts.lr);
+      const s = await engine.step(ids, sgd);
       steps++;
       checkLoss(s.loss / ids.length, lossLimit, steps);
       batch++;
