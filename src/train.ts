@@ -1,45 +1,116 @@
 #!/usr/bin/env node
+import { resolve } from 'node:path';
 import { hideBin } from 'yargs/helpers';
 import { runMain } from './cli/main.js';
 import { jsonReporter, progressBar, textReporter } from './cli/reporters.js';
-import { parseTrainArgs, type TrainArgs } from './cli/train-args.js';
+import { stopOnSignals, type StopSignals } from './cli/signals.js';
+import { parseTrainArgs, type RunSettings, type TrainArgs } from './cli/train-args.js';
 import { headSplit, type Dataset } from './data/dataset.js';
 import { loadDataset } from './data/load.js';
 import { Arena } from './engine/arena.js';
 import { arenaAllocator } from './engine/arena-allocator.js';
-import { saveWeights } from './io/weights.js';
+import type { Engine } from './engine/engine.js';
+import { UserError } from './errors.js';
+import { checkpointSizes, copyWeights, readSafetensors } from './io/load-weights.js';
+import { mlpSizes } from './model/layout.js';
+import { loadCheckpointTensors, readCheckpointInfo, saveCheckpoint } from './train/checkpoint.js';
+import { fit, type Callback, type FitProgress } from './train/fit.js';
 import { createTrainer } from './trainer.js';
-import { fit, type Callback } from './train/fit.js';
 
 /** `node dist/train.js`: train the MLP and report each epoch. */
 async function main(): Promise<void> {
-  const args = parseTrainArgs(hideBin(process.argv));
+  const { args: cli, given } = parseTrainArgs(hideBin(process.argv));
+  const signals = stopOnSignals((signal) => process.stderr.write(`\n${signal}: stopping after this step (again to quit at once)\n`));
+  try {
+    await run(cli, given, signals);
+  } finally {
+    signals.dispose();
+  }
+}
+
+async function run(cli: TrainArgs, given: Set<keyof RunSettings>, signals: StopSignals): Promise<void> {
+  const resumed = cli.resume ? readCheckpointInfo<RunSettings>(cli.resume) : null;
+  const startWeights = cli.initFrom ? readSafetensors(cli.initFrom) : null;
+  // A resumed run keeps its recorded settings, except those the command line gives again.
+  const args: TrainArgs = resumed ? { ...cli, ...resumed.settings, ...pick(cli, given) } : cli;
+  if (startWeights) args.hidden = hiddenOf(checkpointSizes(startWeights, cli.initFrom!), given.has('hidden') ? args.hidden : null, cli.initFrom!);
+
   const arena = new Arena();
   const data = subset(loadDataset({ data: args.data, validSplit: args.validSplit, alloc: arenaAllocator(arena) }), args);
+  const sizes = mlpSizes(data.nIn, args.hidden, data.nClasses);
+  if (resumed && sizes.join() !== resumed.sizes.join()) {
+    throw new UserError(`--resume ${cli.resume}: the checkpoint is a ${resumed.sizes.join('-')} model, this data and --hidden make ${sizes.join('-')}`);
+  }
   const { engine, loader } = createTrainer(
     data,
-    { hidden: args.hidden, batchSize: args.bs, seed: args.seed, init: args.init, kernel: args.kernel, threads: args.threads, shuffle: args.shuffle },
+    { hidden: args.hidden, batchSize: args.bs, seed: args.seed, init: args.init, kernel: args.kernel, threads: args.threads, shuffle: args.shuffle, momentum: args.momentum > 0 },
     arena,
   );
-  const out = (s: string) => process.stdout.write(s);
-  const callbacks: Callback[] = [];
-  if (process.stderr.isTTY) callbacks.push(progressBar(process.stderr));
-  callbacks.push(args.json ? jsonReporter(out) : textReporter(out));
-  if (!args.json) {
-    out(
-      `MLP ${engine.layout.sizes.join('-')} on ${data.source}: ${data.train.n.toLocaleString('en-US')} train / ` +
-        `${data.valid.n.toLocaleString('en-US')} valid; bs ${args.bs}, lr ${args.lr}, ${args.threads} threads, kernel ${args.kernel}\n`,
-    );
-  }
   try {
-    const result = await fit(engine, loader, { epochs: args.epochs, lr: args.lr, maxSteps: args.steps }, callbacks);
-    if (args.save) {
-      saveWeights(args.save, engine.layout, engine.params, checkpointMetadata(args, data, result.epochs, result.steps));
-      (args.json ? process.stderr : process.stdout).write(`saved weights to ${args.save}\n`);
-    }
+    if (resumed) loadCheckpointTensors(cli.resume!, engine);
+    if (startWeights) copyWeights(startWeights, cli.initFrom!, engine.layout, engine.params);
+    await train(engine, loader, data, args, resumed?.progress, signals);
   } finally {
     await engine.close();
   }
+}
+
+async function train(
+  engine: Engine,
+  loader: ReturnType<typeof createTrainer>['loader'],
+  data: Dataset,
+  args: TrainArgs,
+  start: FitProgress | undefined,
+  signals: StopSignals,
+): Promise<void> {
+  const out = (s: string) => process.stdout.write(s);
+  const note = (s: string) => (args.json ? process.stderr : process.stdout).write(s);
+  const settings: RunSettings = { ...runSettings(args), data: args.data && resolve(args.data) };
+  const save = (progress: FitProgress) => args.save && saveCheckpoint(args.save, engine, { sizes: engine.layout.sizes, settings, progress });
+
+  const callbacks: Callback[] = [];
+  if (process.stderr.isTTY) callbacks.push(progressBar(process.stderr));
+  callbacks.push(args.json ? jsonReporter(out) : textReporter(out));
+  if (args.checkpointEvery) {
+    const every = args.checkpointEvery;
+    callbacks.push({ afterEpoch: (e, p) => e.epoch % every === 0 && p.batch === 0 && save(p) });
+  }
+  if (!args.json) {
+    out(
+      `MLP ${engine.layout.sizes.join('-')} on ${data.source}: ${data.train.n.toLocaleString('en-US')} train / ` +
+        `${data.valid.n.toLocaleString('en-US')} valid; bs ${args.bs}, lr ${args.lr}, ${args.threads} threads, kernel ${args.kernel}` +
+        `${start ? `; resumed at epoch ${start.epoch}, step ${start.steps}` : ''}\n`,
+    );
+  }
+  let progress: FitProgress | undefined;
+  const result = await fit(
+      engine,
+      loader,
+      { epochs: args.epochs, lr: args.lr, momentum: args.momentum, weightDecay: args.wd, maxSteps: args.steps, start, shouldStop: () => signals.received !== null },
+      [...callbacks, { afterFit: (_r, p) => (progress = p) }],
+    );
+  if (args.save && progress) {
+    save(progress);
+    note(`saved checkpoint to ${args.save}${result.interrupted ? ` (epoch ${progress.epoch}, step ${progress.steps}; --resume it to go on)` : ''}\n`);
+  }
+  if (result.interrupted) process.exitCode = signals.exitCode;
+}
+
+/** The settings a checkpoint records. */
+function runSettings(a: TrainArgs): RunSettings {
+  const { epochs, bs, lr, momentum, wd, hidden, seed, init, kernel, shuffle, data, validSplit, trainRows, validRows } = a;
+  return { epochs, bs, lr, momentum, wd, hidden, seed, init, kernel, shuffle, data, validSplit, trainRows, validRows };
+}
+
+function pick(a: TrainArgs, keys: Set<keyof RunSettings>): Partial<RunSettings> {
+  return Object.fromEntries([...keys].map((k) => [k, a[k]]));
+}
+
+/** The hidden widths of a weights file, which --hidden (when given) must agree with. */
+function hiddenOf(sizes: number[], asked: number[] | null, file: string): number[] {
+  const hidden = sizes.slice(1, -1);
+  if (asked && asked.join() !== hidden.join()) throw new UserError(`--init-from ${file}: its hidden layers are ${hidden.join(',')}, --hidden asks for ${asked.join(',')}`);
+  return hidden;
 }
 
 function subset(data: Dataset, args: TrainArgs): Dataset {
@@ -47,18 +118,6 @@ function subset(data: Dataset, args: TrainArgs): Dataset {
     ...data,
     train: args.trainRows ? headSplit(data.train, args.trainRows) : data.train,
     valid: args.validRows ? headSplit(data.valid, args.validRows) : data.valid,
-  };
-}
-
-function checkpointMetadata(args: TrainArgs, data: Dataset, epochs: number, steps: number): Record<string, string> {
-  return {
-    sizes: JSON.stringify([data.nIn, ...args.hidden, data.nClasses]),
-    data: data.source,
-    valid_split: args.validSplit,
-    epochs: String(epochs),
-    steps: String(steps),
-    seed: String(args.seed),
-    flags: JSON.stringify({ bs: args.bs, lr: args.lr, init: args.init, shuffle: args.shuffle, kernel: args.kernel }),
   };
 }
 

@@ -29,6 +29,15 @@ export function positiveNumberFlag(flag: string, v: unknown): number {
   return n;
 }
 
+export function nonNegativeNumberFlag(flag: string, v: unknown, max = Infinity): number {
+  const s = one(flag, v).trim();
+  const n = s === '' ? NaN : Number(s);
+  if (!Number.isFinite(n) || n < 0 || n > max) {
+    throw new UserError(`--${flag} must be a number ${max === Infinity ? '>= 0' : `from 0 to ${max}`}, got '${s}'`);
+  }
+  return n;
+}
+
 /** A comma list of positive integers: '50' or '128,64'. */
 export function intListFlag(flag: string, v: unknown, min: number, max: number): number[] {
   const s = one(flag, v).trim();

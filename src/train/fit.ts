@@ -11,6 +11,10 @@ export interface FitOptions {
   weightDecay?: number;
   /** stop after this many optimizer steps in all (the epoch in progress is then evaluated and reported) */
   maxSteps?: number;
+  /** continue a run from here (a checkpoint's progress) */
+  start?: FitProgress;
+  /** asked before each step: true stops the run there */
+  shouldStop?: () => boolean;
 }
 
 export interface StepEvent {
@@ -49,76 +53,119 @@ export interface FitResult {
   seconds: number;
   validLoss: number;
   validAccuracy: number;
+  /** stopped by shouldStop() between two steps */
+  interrupted: boolean;
 }
 
-/** Hooks into the loop (metrics, progress, logging), as the lesson's callbacks do. */
+/**
+ * Where a run stands between two steps: enough to continue it exactly (a checkpoint records it).
+ * `epoch` is the epoch in progress, of which `batch` batches are done, with these running sums.
+ */
+export interface FitProgress {
+  epoch: number;
+  batch: number;
+  steps: number;
+  lossSum: number;
+  correct: number;
+  seen: number;
+  /** the sampler's state at the start of `epoch` (null for an unshuffled sampler) */
+  samplerState: number[] | null;
+}
+
+/** Hooks into the loop (metrics, progress, logging, checkpoints), as the lesson's callbacks do. */
 export interface Callback {
-  afterStep?(e: StepEvent): void;
-  afterEpoch?(e: EpochEvent): void;
-  afterFit?(r: FitResult): void;
+  afterStep?(e: StepEvent, progress: FitProgress): void;
+  /** After an epoch (progress then stands at the start of the next). */
+  afterEpoch?(e: EpochEvent, progress: FitProgress): void;
+  afterFit?(r: FitResult, progress: FitProgress): void;
 }
 
-/** The training loop: for each epoch, for each batch, a step; then validation. */
+/** How long the loop may run before it lets the event loop in (signals, pool events, output). */
+const YIELD_MS = 50;
+
+/**
+ * The training loop: for each epoch, for each batch, a step; then validation. It starts from
+ * `opts.start` when given (a resumed run), and stops between two steps when `opts.shouldStop()`
+ * says so (result.interrupted), without evaluating the unfinished epoch.
+ */
 export async function fit(engine: Engine, loader: DataLoader, opts: FitOptions, callbacks: Callback[] = []): Promise<FitResult> {
   const maxSteps = opts.maxSteps ?? Infinity;
   const sgd = { lr: opts.lr, momentum: opts.momentum ?? 0, weightDecay: opts.weightDecay ?? 0 };
   const lossLimit = DIVERGED_LOSS_FACTOR * Math.log(engine.layout.sizes[engine.layout.sizes.length - 1]);
+  const p: FitProgress = opts.start ? { ...opts.start } : { epoch: 1, batch: 0, steps: 0, lossSum: 0, correct: 0, seen: 0, samplerState: null };
+  if (opts.start?.samplerState) loader.sampler.setState(opts.start.samplerState);
   const start = performance.now();
-  let steps = 0;
+  let lastYield = start;
   let samples = 0;
   let trainMs = 0;
   let epochsRun = 0;
+  let interrupted = false;
   let lastValid: Metrics | null = null;
-  for (let epoch = 1; epoch <= opts.epochs && steps < maxSteps; epoch++) {
+  while (p.epoch <= opts.epochs && p.steps < maxSteps && !interrupted) {
+    const epoch = p.epoch;
     const epochStart = performance.now();
-    let lossSum = 0;
-    let correct = 0;
-    let seen = 0;
-    let batch = 0;
+    const seenBefore = p.seen;
+    p.samplerState = loader.sampler.getState();
+    let b = 0;
     for (const ids of loader.epoch()) {
-      if (steps >= maxSteps) break;
+      if (b++ < p.batch) continue; // done before the run was resumed
+      if (p.steps >= maxSteps) break;
+      if (opts.shouldStop?.()) {
+        interrupted = true;
+        break;
+      }
       const s = await engine.step(ids, sgd);
-      steps++;
-      checkLoss(s.loss / ids.length, lossLimit, steps);
-      batch++;
-      lossSum += s.loss;
-      correct += s.correct;
-      seen += ids.length;
-      for (const cb of callbacks) cb.afterStep?.({ epoch, step: steps, batch, batches: loader.length, loss: s.loss / ids.length });
+      p.steps++;
+      p.batch++;
+      checkLoss(s.loss / ids.length, lossLimit, p.steps);
+      p.lossSum += s.loss;
+      p.correct += s.correct;
+      p.seen += ids.length;
+      for (const cb of callbacks) cb.afterStep?.({ epoch, step: p.steps, batch: p.batch, batches: loader.length, loss: s.loss / ids.length }, p);
+      if (performance.now() - lastYield > YIELD_MS) {
+        await new Promise((resolve) => setImmediate(resolve));
+        lastYield = performance.now();
+      }
     }
     const trainEnd = performance.now();
-    checkFinite(engine.params, steps);
+    checkFinite(engine.params, p.steps);
     trainMs += trainEnd - epochStart;
-    samples += seen;
-    epochsRun = epoch;
+    samples += p.seen - seenBefore;
+    if (interrupted) break;
+    epochsRun++;
     const valid = await validate(engine);
     lastValid = valid;
     const e: EpochEvent = {
       epoch,
       epochs: opts.epochs,
-      steps,
-      trainLoss: seen ? lossSum / seen : NaN,
-      trainAccuracy: seen ? correct / seen : NaN,
+      steps: p.steps,
+      trainLoss: p.seen ? p.lossSum / p.seen : NaN,
+      trainAccuracy: p.seen ? p.correct / p.seen : NaN,
       validLoss: valid.loss,
       validAccuracy: valid.accuracy,
-      samples: seen,
-      samplesPerSecond: seen / ((trainEnd - epochStart) / 1000),
+      samples: p.seen,
+      samplesPerSecond: (p.seen - seenBefore) / ((trainEnd - epochStart) / 1000),
       seconds: (performance.now() - epochStart) / 1000,
     };
-    for (const cb of callbacks) cb.afterEpoch?.(e);
+    if (p.batch >= loader.length) {
+      // The epoch is complete: the next one starts from scratch.
+      Object.assign(p, { epoch: epoch + 1, batch: 0, lossSum: 0, correct: 0, seen: 0, samplerState: loader.sampler.getState() });
+    }
+    for (const cb of callbacks) cb.afterEpoch?.(e, p);
   }
-  // With no epoch run (--steps 0), report the model as it stands.
+  // With no epoch run (--steps 0, or stopped in the first), report the model as it stands.
   const valid = lastValid ?? (await validate(engine));
   const result: FitResult = {
     epochs: epochsRun,
-    steps,
+    steps: p.steps,
     samples,
     trainSeconds: trainMs / 1000,
     seconds: (performance.now() - start) / 1000,
     validLoss: valid.loss,
     validAccuracy: valid.accuracy,
+    interrupted,
   };
-  for (const cb of callbacks) cb.afterFit?.(result);
+  for (const cb of callbacks) cb.afterFit?.(result, p);
   return result;
 }
 

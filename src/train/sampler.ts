@@ -4,6 +4,9 @@ import { Rng } from '../rng.js';
 export interface Sampler {
   /** sample ids [n] for the next epoch */
   epochOrder(): Int32Array;
+  /** what decides the next epochOrder() (null when nothing does), for checkpoints */
+  getState(): number[] | null;
+  setState(state: number[]): void;
 }
 
 /** 0, 1, ..., n-1 every epoch: the lesson's unshuffled loop. */
@@ -15,6 +18,10 @@ export class SequentialSampler implements Sampler {
   epochOrder(): Int32Array {
     return this.order;
   }
+  getState(): null {
+    return null;
+  }
+  setState(): void {}
 }
 
 /** A fresh seeded permutation every epoch; the same seed gives the same sequence of epochs. */
@@ -29,5 +36,11 @@ export class RandomSampler implements Sampler {
     for (let i = 0; i < this.order.length; i++) this.order[i] = i;
     this.rng.shuffle(this.order);
     return this.order;
+  }
+  getState(): number[] {
+    return this.rng.getState();
+  }
+  setState(state: number[]): void {
+    this.rng.setState(state);
   }
 }
