@@ -13,7 +13,7 @@ async function train(threads: number, extra: string[]): Promise<{ weights: Buffe
   const file = join(dir, `w-${threads}-${extra.join('_')}.safetensors`);
   const args = ['--threads', String(threads), '--train-rows', '2000', '--valid-rows', '1000', '--json', '--save', file, ...extra];
   const r = await runCli('train.js', args);
-  expect(r.stderr).toBe(`saved weights to ${file}\n`);
+  expect(r.stderr).toBe(`saved checkpoint to ${file}\n`);
   expect(r.code).toBe(0);
   return { weights: readFileSync(file), figures: figures(r.stdout) };
 }

@@ -27,6 +27,6 @@ describe('learning', () => {
       ['F32', [10]],
     ]);
     expect(st.metadata.sizes).toBe('[784,50,10]');
-    expect(st.metadata.steps).toBe('180');
+    expect(st.metadata.step).toBe('180');
   });
 });
