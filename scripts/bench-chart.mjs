@@ -1,5 +1,5 @@
 // An SVG line chart of samples/s against threads, one series per batch size, each with its ideal
-// (linear from one thread) dashed, and numpy's single-core figure as a dotted level.
+// dashed, and numpy's single-core figure as a dotted level.
 
 const W = 640;
 const H = 400;
@@ -8,10 +8,13 @@ const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd'];
 
 const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;');
 
-/** series: [{label, points: [[threads, samplesPerSecond]], numpy?: number}] */
-export function chartSvg(title, series) {
+/**
+ * series: [{label, points: [[threads, samplesPerSecond]], numpy?: number}]; the ideal is linear from
+ * the first point up to `cores` threads and flat after (more threads than cores add no compute).
+ */
+export function chartSvg(title, series, cores) {
   const threads = [...new Set(series.flatMap((s) => s.points.map((p) => p[0])))].sort((a, b) => a - b);
-  const ideal = (s) => s.points.map(([t]) => [t, s.points[0][1] * (t / s.points[0][0])]);
+  const ideal = (s) => s.points.map(([t]) => [t, s.points[0][1] * (Math.min(t, cores) / s.points[0][0])]);
   const ymax = niceMax(Math.max(...series.flatMap((s) => [...s.points.map((p) => p[1]), s.numpy ?? 0, ...ideal(s).map((p) => p[1])])));
   const xmin = Math.min(...threads);
   const xmax = Math.max(...threads);

@@ -84,7 +84,8 @@ for (const bs of bsList) {
       samplesPerSecond: sps,
       repeats: ms.map((m) => m.samplesPerSecond),
       speedup: sps / base,
-      efficiency: sps / base / (t / threadList[0]),
+      // against the ideal: linear up to the core count, flat after
+      efficiency: sps / base / (Math.min(t, machine.cores) / threadList[0]),
       peakRssMB: Math.max(...ms.map((m) => m.maxRssMB)),
       vsNumpy: numpySps ? sps / numpySps : null,
     });
@@ -96,7 +97,7 @@ const fmt = (n) => Math.round(n).toLocaleString('en-US');
 const lines = [
   `Kernel \`${values.kernel}\`, ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}${machine.numpy ? `, numpy ${machine.numpy}` : ''}; median of ${repeats}, ${samples.toLocaleString('en-US')} samples a run.`,
   '',
-  '| bs | threads | samples/s | speedup | efficiency | peak RSS (MB) | vs numpy (1 core) |',
+  '| bs | threads | samples/s | speedup | efficiency (per core used) | peak RSS (MB) | vs numpy (1 core) |',
   '|---:|---:|---:|---:|---:|---:|---:|',
 ];
 for (const r of results) {
@@ -111,5 +112,5 @@ const series = bsList.map((bs) => ({
   points: results.filter((r) => r.bs === bs && !r.system).map((r) => [r.threads, r.samplesPerSecond]),
   numpy: results.find((r) => r.bs === bs && r.system === 'numpy')?.samplesPerSecond,
 }));
-writeFileSync(join(values.out, 'benchmark.svg'), chartSvg(`Training throughput, kernel ${values.kernel} (${machine.cores} cores)`, series));
+writeFileSync(join(values.out, 'benchmark.svg'), chartSvg(`Training throughput, kernel ${values.kernel} (${machine.cores} cores)`, series, machine.cores));
 console.log(table);

@@ -45,7 +45,17 @@ export { Engine } from './engine/engine.js';
 export { SharedState, type SplitName } from './engine/shared-state.js';
 export { chunkCount, chunkRange, CHUNK_ROWS, MAX_CHUNKS } from './engine/chunks.js';
 
+// reports
+export { confusionMatrix, perClassAccuracy, mostConfidentlyWrong, type ClassAccuracy } from './report/confusion.js';
+export { lossPlot } from './report/plot-callback.js';
+export { metricsLog } from './report/metrics-log.js';
+
 // checkpoints
 export { saveWeights } from './io/weights.js';
 export { encodeSafetensors, decodeSafetensors, type NamedTensor } from './io/safetensors.js';
 export { atomicWrite } from './io/atomic-write.js';
+export { readSafetensors, copyWeights, checkpointSizes } from './io/load-weights.js';
+export { saveCheckpoint, readCheckpointInfo, loadCheckpointTensors, type CheckpointInfo } from './train/checkpoint.js';
+export { loadDataset, type LoadOptions } from './data/load.js';
+export { loadPklDataset } from './data/pkl-mnist.js';
+export { loadIdxFolder } from './data/idx-folder.js';

@@ -15,6 +15,8 @@ import { checkpointSizes, copyWeights, readSafetensors } from './io/load-weights
 import { mlpSizes } from './model/layout.js';
 import { loadCheckpointTensors, readCheckpointInfo, saveCheckpoint } from './train/checkpoint.js';
 import { fit, type Callback, type FitProgress } from './train/fit.js';
+import { metricsLog } from './report/metrics-log.js';
+import { lossPlot } from './report/plot-callback.js';
 import { createTrainer } from './trainer.js';
 
 /** `node dist/train.js`: train the MLP and report each epoch. */
@@ -71,6 +73,8 @@ async function train(
   const callbacks: Callback[] = [];
   if (process.stderr.isTTY) callbacks.push(progressBar(process.stderr));
   callbacks.push(args.json ? jsonReporter(out) : textReporter(out));
+  if (args.plot) callbacks.push(lossPlot(args.plot));
+  if (args.log) callbacks.push(metricsLog(args.log, { lr: args.lr, batchSize: args.bs, every: args.logEvery }));
   if (args.checkpointEvery) {
     const every = args.checkpointEvery;
     callbacks.push({ afterEpoch: (e, p) => e.epoch % every === 0 && p.batch === 0 && save(p) });

@@ -67,3 +67,10 @@ export function outputFileFlag(flag: string, v: unknown): string {
   if (existsSync(path) && statSync(path).isDirectory()) throw new UserError(`--${flag} ${s}: is a folder, expected a file path`);
   return path;
 }
+
+/** A file or folder path to read (whether it exists is the loader's to say, naming it). */
+export function pathFlag(flag: string, v: unknown): string {
+  const s = one(flag, v);
+  if (s.trim() === '') throw new UserError(`--${flag} needs a file or folder path`);
+  return s;
+}

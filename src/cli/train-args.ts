@@ -4,7 +4,7 @@ import { VALID_SPLITS, type ValidSplit } from '../data/idx-folder.js';
 import { UserError } from '../errors.js';
 import { KERNEL_NAMES, type KernelName } from '../kernels/kernel.js';
 import { INIT_SCHEMES, type InitScheme } from '../model/init.js';
-import { choiceFlag, intFlag, intListFlag, nonNegativeNumberFlag, outputFileFlag, positiveNumberFlag } from './flag-values.js';
+import { choiceFlag, intFlag, intListFlag, nonNegativeNumberFlag, outputFileFlag, pathFlag, positiveNumberFlag } from './flag-values.js';
 
 /**
  * What decides the numbers a run computes. A checkpoint records these, and --resume takes them from
@@ -149,13 +149,6 @@ export function parseTrainArgs(argv: string[]): ParsedTrainArgs {
   if (args.resume && args.initFrom) throw new UserError('--resume and --init-from cannot be used together (--resume already restores the weights)');
   if (args.resume && (given.has('seed') || given.has('init'))) throw new UserError('--seed and --init do not apply to --resume, which continues the recorded run');
   return { args, given };
-}
-
-function pathFlag(flag: string, v: unknown): string {
-  if (Array.isArray(v)) throw new UserError(`--${flag} is given more than once`);
-  const s = String(v);
-  if (s.trim() === '') throw new UserError(`--${flag} needs a file or folder path`);
-  return s;
 }
 
 function boolFlag(flag: string, v: unknown): boolean {
