@@ -31,7 +31,7 @@ export const DEFAULT_TRAINER_OPTIONS: TrainerOptions = {
   batchSize: 50,
   seed: 0,
   init: 'kaiming',
-  kernel: 'js',
+  kernel: 'wasm',
   threads: 1,
   shuffle: true,
   momentum: false,

@@ -53,7 +53,7 @@ export const DEFAULTS: RunSettings = {
   hidden: [50],
   seed: 0,
   init: 'kaiming',
-  kernel: 'js',
+  kernel: 'wasm',
   shuffle: true,
   data: undefined,
   validSplit: 'train-tail',

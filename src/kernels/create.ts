@@ -1,6 +1,7 @@
 import type { MlpLayout } from '../model/layout.js';
 import { Mlp } from '../nn/mlp.js';
 import type { Kernel, KernelName } from './kernel.js';
+import { WasmKernel, wasmScratchBytes } from './wasm-kernel.js';
 
 /** What a kernel instance is given: one per thread. */
 export interface KernelContext {
@@ -14,10 +15,12 @@ export interface KernelContext {
 }
 
 /** Bytes of shared-memory scratch one instance of a kernel needs (the js kernel keeps its own). */
-export function kernelScratchBytes(name: KernelName, _layout: MlpLayout, _maxRows: number): number {
+export function kernelScratchBytes(name: KernelName, layout: MlpLayout, maxRows: number): number {
   switch (name) {
     case 'js':
       return 0;
+    case 'wasm':
+      return wasmScratchBytes(layout, maxRows);
   }
 }
 
@@ -25,5 +28,7 @@ export function createKernel(name: KernelName, ctx: KernelContext): Kernel {
   switch (name) {
     case 'js':
       return new Mlp(ctx.layout, ctx.maxRows);
+    case 'wasm':
+      return new WasmKernel(ctx);
   }
 }

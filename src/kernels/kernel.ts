@@ -23,5 +23,5 @@ export interface Kernel {
   evaluate(params: Float32Array, data: Split, lo: number, hi: number, predictions?: Float32Array): Stats;
 }
 
-export type KernelName = 'js';
-export const KERNEL_NAMES: readonly KernelName[] = ['js'];
+export type KernelName = 'js' | 'wasm';
+export const KERNEL_NAMES: readonly KernelName[] = ['js', 'wasm'];

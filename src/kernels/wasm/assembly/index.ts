@@ -1,0 +1,171 @@
+// The MLP kernel: one call computes a whole chunk (gather by idx, forward, loss, backward, write the
+// gradient) in the shared memory, so the JavaScript side only passes addresses.
+//
+// Model: Lin, ReLU, Lin, ..., Lin with cross-entropy on the logits; lin(x) = x @ W.T + b with
+// W [nOut, nIn] (PyTorch's layout) in the flat parameter block; gradients are SUMMED over the rows.
+// A call's result depends only on its inputs: every buffer it reads is written earlier in the same
+// call, and every sum runs in a fixed order.
+
+import { denseForward, denseWeightGrad } from './dense';
+import { Header, Layer, layerAt, Path, Status } from './layout';
+import { biasGrad, inputGrad, softmaxCrossEntropy, stageBias, transposeW, untransposeGrad } from './ops';
+import { at4 } from './simd';
+import { compactRows, sparseForward, sparseWeightGrad } from './sparse';
+
+/**
+ * grad := d(sum of the losses of samples idx[0 .. rows)) / d params; H.loss, H.correct := the summed
+ * loss and the number classified correctly. Returns a Status (the gradient is untouched unless Ok).
+ *   params, grad: [P], x: [n, nIn], y: [n], idx: [rows]
+ */
+export function gradient(hdr: usize, params: usize, x: usize, y: usize, n: i32, idx: usize, rows: i32, grad: usize): i32 {
+  const H = changetype<Header>(hdr);
+  const L0 = layerAt(H, 0);
+  const rowBytes = <usize>L0.nIn << 2;
+  for (let b = 0; b < rows; b++) {
+    const i = load<i32>(at4(idx, b));
+    if (<u32>i >= <u32>n) return fail(H, Status.BadIndex);
+    const label = load<i32>(at4(y, i));
+    if (<u32>label >= <u32>H.nClasses) return fail(H, Status.BadLabel);
+    store<usize>(at4(L0.rowsTbl, b), x + <usize>i * rowBytes);
+    store<i32>(at4(H.labels, b), label);
+  }
+  H.rows = rows;
+  forward(H, params, rows, true);
+  const last = layerAt(H, H.nLayers - 1);
+  softmaxCrossEntropy(H, last, rows, last.dact, 0);
+  for (let l = H.nLayers - 1; l >= 0; l--) backward(H, l, params, grad, rows);
+  H.status = Status.Ok;
+  return Status.Ok;
+}
+
+/**
+ * The summed loss and number correct of rows [0, rows) of x, y, in order (into H.loss, H.correct);
+ * the class probabilities into probs when it is not 0. Returns a Status.
+ *   x: [rows, nIn], y: [rows], probs: [rows, nClasses]
+ */
+export function evaluate(hdr: usize, params: usize, x: usize, y: usize, rows: i32, probs: usize): i32 {
+  const H = changetype<Header>(hdr);
+  const L0 = layerAt(H, 0);
+  const rowBytes = <usize>L0.nIn << 2;
+  for (let b = 0; b < rows; b++) {
+    const label = load<i32>(at4(y, b));
+    if (<u32>label >= <u32>H.nClasses) return fail(H, Status.BadLabel);
+    store<usize>(at4(L0.rowsTbl, b), x + <usize>b * rowBytes);
+    store<i32>(at4(H.labels, b), label);
+  }
+  H.rows = rows;
+  forward(H, params, rows, false);
+  softmaxCrossEntropy(H, layerAt(H, H.nLayers - 1), rows, 0, probs);
+  H.status = Status.Ok;
+  return Status.Ok;
+}
+
+function fail(H: Header, status: Status): i32 {
+  H.status = status;
+  return status;
+}
+
+/**
+ * Each layer in turn: act[l] = lin(input) (ReLU but on the last), on the path its input's density
+ * favours (`train`: the backward pass will follow, which weighs in the choice).
+ */
+function forward(H: Header, params: usize, rows: i32, train: bool): void {
+  for (let l = 0; l < H.nLayers; l++) forwardLayer(H, l, params, rows, train);
+}
+
+function forwardLayer(H: Header, l: i32, params: usize, rows: i32, train: bool): void {
+  const L = layerAt(H, l);
+  if (l > 0) {
+    // the input rows are the previous layer's output
+    const prev = layerAt(H, l - 1);
+    const inRow = <usize>prev.sOut << 2;
+    for (let b = 0; b < rows; b++) store<usize>(at4(L.rowsTbl, b), prev.act + <usize>b * inRow);
+  }
+  stageBias(L, params);
+  L.wtReady = 0;
+  const relu = l < H.nLayers - 1;
+  let sparse = H.path == Path.Sparse;
+  if (H.path == Path.Auto) sparse = sparseIsFaster(compactRows(L, rows), rows, L.nIn, L.sOut, train);
+  else if (sparse) compactRows(L, rows);
+  L.mode = sparse ? Path.Sparse : Path.Dense;
+  if (sparse) {
+    transposeW(L, params);
+    sparseForward(L, rows, relu);
+  } else {
+    denseForward(L, params, rows, relu);
+  }
+}
+
+/**
+ * The backward pass of layer l, from its dact (d loss / d its pre-activation output):
+ *   db = sum_b dz[b, :],  dW = dz^T @ input,  and for l > 0 the previous layer's dact through W and its ReLU.
+ */
+function backward(H: Header, l: i32, params: usize, grad: usize, rows: i32): void {
+  const L = layerAt(H, l);
+  biasGrad(L, grad, rows);
+  if (L.mode == Path.Sparse) {
+    sparseWeightGrad(L, rows);
+    untransposeGrad(L, grad);
+  } else {
+    denseWeightGrad(L, grad, rows);
+  }
+  if (l > 0) {
+    if (!L.wtReady) transposeW(L, params);
+    inputGrad(L, layerAt(H, l - 1), rows);
+  }
+}
+
+/**
+ * Whether the sparse path is the faster for this layer and input, by a cost model fitted to this
+ * kernel on x86-64 (AVX-512, V8 11): in units of one multiply-add of the dense tiles,
+ *   dense   rows*nIn*sOut         per pass (forward; the weight gradient is a second pass)
+ *   sparse  nnz*sOut * 2.1        per pass, plus transposing W (and dW): nIn*sOut * 5.6 per pass,
+ *           and listing the non-zeros: rows*nIn * 7
+ * The choice depends only on the input (through nnz), so it is as deterministic as the rest.
+ */
+function sparseIsFaster(nnz: i32, rows: i32, nIn: i32, sOut: i32, train: bool): bool {
+  const passes: f64 = train ? 2 : 1;
+  const dense = <f64>rows * <f64>nIn * <f64>sOut * passes;
+  const sparse = (<f64>nnz * <f64>sOut * 2.1 + <f64>nIn * <f64>sOut * 5.6) * passes + <f64>rows * <f64>nIn * 7;
+  return sparse < dense;
+}
+
+// ---- for tests and benchmarks ----
+
+/** Byte sizes and offsets the loader checks against its own plan: [Header size, Layer size, offset of loss, of correct]. */
+export function headerLayout(i: i32): i32 {
+  if (i == 0) return <i32>offsetof<Header>();
+  if (i == 1) return <i32>offsetof<Layer>();
+  if (i == 2) return <i32>offsetof<Header>('loss');
+  if (i == 3) return <i32>offsetof<Header>('correct');
+  if (i == 4) return <i32>offsetof<Header>('path');
+  return -1;
+}
+
+/** Re-runs layer l's forward on the last call's rows (as gradient() did: staging, compaction, product). */
+export function stageForward(hdr: usize, params: usize, l: i32): void {
+  const H = changetype<Header>(hdr);
+  forwardLayer(H, l, params, H.rows, true);
+}
+
+/** Re-runs layer l's bias and weight gradient on the last call's rows (needs that call's forward state). */
+export function stageWeightGrad(hdr: usize, grad: usize, l: i32): void {
+  const H = changetype<Header>(hdr);
+  const L = layerAt(H, l);
+  biasGrad(L, grad, H.rows);
+  if (L.mode == Path.Sparse) {
+    sparseWeightGrad(L, H.rows);
+    untransposeGrad(L, grad);
+  } else {
+    denseWeightGrad(L, grad, H.rows);
+  }
+}
+
+/** Re-runs layer l's input gradient (l > 0), transposing W first as a dense-path call must. */
+export function stageInputGrad(hdr: usize, params: usize, l: i32): void {
+  const H = changetype<Header>(hdr);
+  const L = layerAt(H, l);
+  transposeW(L, params);
+  inputGrad(L, layerAt(H, l - 1), H.rows);
+}
+

@@ -1,0 +1,57 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+
+/** The builds of the kernel (scripts/build-wasm.mjs): plain SIMD128, or with relaxed-SIMD fused multiply-add. */
+export type WasmVariant = 'simd' | 'relaxed';
+
+const FILES: Record<WasmVariant, string> = { simd: 'kernel.wasm', relaxed: 'kernel-relaxed.wasm' };
+
+/** What the module exports (assembly/index.ts). Addresses are byte offsets in the shared memory. */
+export interface KernelExports {
+  gradient(hdr: number, params: number, x: number, y: number, n: number, idx: number, rows: number, grad: number): number;
+  evaluate(hdr: number, params: number, x: number, y: number, rows: number, probs: number): number;
+  headerLayout(i: number): number;
+  stageForward(hdr: number, params: number, layer: number): void;
+  stageWeightGrad(hdr: number, grad: number, layer: number): void;
+  stageInputGrad(hdr: number, params: number, layer: number): void;
+}
+
+/**
+ * The .wasm next to this file once built (dist/kernels/wasm/), or, when running from the TypeScript
+ * sources (vitest runs src/), the package's dist/kernels/wasm/.
+ */
+function wasmPath(file: string): string {
+  for (const rel of [`./${file}`, `../../../dist/kernels/wasm/${file}`]) {
+    const p = fileURLToPath(new URL(rel, import.meta.url));
+    if (existsSync(p)) return p;
+  }
+  throw new Error(`the wasm kernel is not built (no ${file} in dist/kernels/wasm/): run npm run build`);
+}
+
+/** Compiled modules, one per variant per thread (a module is cheap to instantiate, slow to compile). */
+const modules = new Map<WasmVariant, WebAssembly.Module | null>();
+
+/**
+ * The compiled module of `variant`, or null when this Node cannot run it (relaxed SIMD is behind a
+ * flag in Node 20: it is switched on here when needed, before compiling).
+ */
+export function kernelModule(variant: WasmVariant): WebAssembly.Module | null {
+  let m = modules.get(variant);
+  if (m === undefined) {
+    const bytes = readFileSync(wasmPath(FILES[variant]));
+    let valid = WebAssembly.validate(bytes);
+    if (!valid && variant === 'relaxed') {
+      setFlagsFromString('--experimental-wasm-relaxed-simd'); // Node 20; on by default from Node 22
+      valid = WebAssembly.validate(bytes);
+    }
+    m = valid ? new WebAssembly.Module(bytes) : null;
+    modules.set(variant, m);
+  }
+  return m;
+}
+
+/** An instance over the shared memory: each kernel (so each thread) has its own. */
+export function instantiate(module: WebAssembly.Module, memory: WebAssembly.Memory): KernelExports {
+  return new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as KernelExports;
+}
