@@ -10,7 +10,7 @@ const { values } = parseArgs({
     bs: { type: 'string', default: '50' },
     steps: { type: 'string', default: '1000' },
     warmup: { type: 'string', default: '100' },
-    kernel: { type: 'string', default: 'js' },
+    kernel: { type: 'string', default: 'wasm' },
   },
 });
 const threads = Number(values.threads);

@@ -45,7 +45,7 @@ export type TrainArgs = RunSettings & SessionSettings;
 
 /** The defaults reach 97% validation accuracy on MNIST (README: measured figures). */
 export const DEFAULTS: RunSettings = {
-  epochs: 5,
+  epochs: 10,
   bs: 50,
   lr: 0.2,
   momentum: 0,

@@ -30,6 +30,7 @@ export class Engine {
   private readonly pool: WorkerPool | null;
   private readonly spinMicros: number;
   private closed = false;
+  private started = false;
 
   constructor(
     readonly state: SharedState,
@@ -40,7 +41,7 @@ export class Engine {
     const spinners = spinnerCount(threads);
     // The coordinator spins only when it has a core to itself, as the spinning workers do.
     this.spinMicros = threads <= spinners + 1 ? SPIN_MICROS : 0;
-    this.work = new StepWork(state, state.kernel(0), this.spinMicros, 0);
+    this.work = new StepWork(state, state.kernel(0), this.spinMicros);
     this.pool = threads > 1 ? new WorkerPool(state.setup, threads - 1, spinners) : null;
   }
 
@@ -93,6 +94,7 @@ export class Engine {
   private async run(op: Op, split: number, rows: number, n0: number, n1: number): Promise<void> {
     if (this.closed) throw new Error('the engine is closed');
     const ctrl = this.state.control;
+    if (!this.started) await this.waitForWorkers();
     await this.raiseIfFailed();
     ctrl[Word.OP] = op;
     if (op === Op.TRAIN) ctrl[Word.STEP]++;
@@ -124,6 +126,19 @@ export class Engine {
       await new Promise((resolve) => setImmediate(resolve));
       await this.raiseIfFailed();
     }
+  }
+
+  /**
+   * Waits, before the first step, until every worker has started: a run then uses all its threads
+   * from the first step, and a worker that cannot start is reported before any work.
+   */
+  private async waitForWorkers(): Promise<void> {
+    const ctrl = this.state.control;
+    while (Atomics.load(ctrl, Word.READY) < this.threads - 1) {
+      await this.raiseIfFailed();
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    this.started = true;
   }
 
   /**

@@ -1,7 +1,7 @@
 /**
  * A fault injected on purpose, for testing how a run fails: MLP_PARALLEL_FAULT=worker:K,step:S[,exit]
- * makes worker K throw (or, with `exit`, end its thread) at its first chunk of training step S or
- * later. Unset, it costs one comparison per chunk.
+ * makes worker K throw (or, with `exit`, end its thread) when it takes part in training step S or
+ * a later one. Unset, it costs one comparison per step.
  */
 export interface Fault {
   worker: number;

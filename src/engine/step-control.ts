@@ -37,6 +37,8 @@ export enum Word {
   FAILED,
   /** training steps published so far (this one included) */
   STEP,
+  /** workers that have started and are waiting for steps */
+  READY,
   COUNT,
 }
 

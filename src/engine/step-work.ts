@@ -1,8 +1,6 @@
 import type { Kernel } from '../kernels/kernel.js';
-import { sgdUpdateSlice } from '../optim/sgd.js';
 import { chunkRange } from './chunks.js';
 import type { SharedState } from './shared-state.js';
-import { maybeFail, type Fault } from './fault.js';
 import { Op, SPLIT_IDS, Word, claim, finish, waitPhase } from './step-control.js';
 
 /**
@@ -16,9 +14,6 @@ export class StepWork {
     readonly kernel: Kernel,
     /** how long this thread may spin while waiting for the chunks to finish */
     readonly spinMicros: number,
-    /** this thread's scratch slot (0: the coordinator), which names it in errors and fault tests */
-    readonly slot: number,
-    private readonly fault: Fault | null = null,
   ) {}
 
   /**
@@ -56,7 +51,6 @@ export class StepWork {
   /** Chunk c: a training chunk's gradient into slot c, or an evaluation chunk; [loss, correct] into results[c]. */
   private chunk(c: number): void {
     const { control: ctrl, params, slots, batch, results } = this.state;
-    maybeFail(this.fault, this.slot, ctrl[Word.STEP]);
     const n = ctrl[Word.N0];
     const [lo, hi] = chunkRange(ctrl[Word.ROWS], n, c);
     const P = params.length;
@@ -81,7 +75,7 @@ export class StepWork {
     const { control: ctrl, params, slots, hyper, momentum } = this.state;
     const [lo, hi] = alignedRange(params.length, ctrl[Word.N1], s);
     const o = { lr: hyper[0], momentum: hyper[1], weightDecay: hyper[2] };
-    sgdUpdateSlice(o, params, slots, ctrl[Word.N0], ctrl[Word.ROWS], momentum, lo, hi);
+    this.kernel.update(o, params, slots, ctrl[Word.N0], ctrl[Word.ROWS], momentum, lo, hi);
   }
 }
 

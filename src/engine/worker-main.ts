@@ -1,5 +1,5 @@
 import { workerData } from 'piscina';
-import { faultFromEnv } from './fault.js';
+import { faultFromEnv, maybeFail } from './fault.js';
 import { SharedState } from './shared-state.js';
 import { Word, spinUntil } from './step-control.js';
 import { StepWork } from './step-work.js';
@@ -15,7 +15,9 @@ const state = SharedState.attach(shared);
 const ctrl = state.control;
 const slot = state.claimSlot();
 const spinner = Atomics.add(ctrl, Word.SPIN_SLOTS, 1) < spinners;
-const work = new StepWork(state, state.kernel(slot), spinner ? spinMicros : 0, slot, faultFromEnv());
+const work = new StepWork(state, state.kernel(slot), spinner ? spinMicros : 0);
+const fault = faultFromEnv();
+Atomics.add(ctrl, Word.READY, 1);
 
 /** Marks this worker failed and wakes the threads waiting on the step (they would wait forever). */
 function markFailed(): void {
@@ -43,6 +45,7 @@ export default function serve(): number {
       while (Atomics.load(ctrl, Word.GEN) === seen) Atomics.wait(ctrl, Word.GEN, seen);
       if (stopped()) break;
       seen = Atomics.load(ctrl, Word.GEN);
+      maybeFail(fault, slot, ctrl[Word.STEP]);
       work.run(seen);
     }
     return slot;

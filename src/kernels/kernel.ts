@@ -1,5 +1,6 @@
 import type { Split } from '../data/dataset.js';
 import type { Stats } from '../nn/types.js';
+import type { SgdOptions } from '../optim/sgd.js';
 
 /**
  * What the trainer needs from the compute: the gradient of a chunk of samples, and a forward pass
@@ -21,6 +22,12 @@ export interface Kernel {
    * is given, writes each sample's class probabilities there.   predictions: [hi - lo, nClasses]
    */
   evaluate(params: Float32Array, data: Split, lo: number, hi: number, predictions?: Float32Array): Stats;
+  /**
+   * The batch-mean SGD update of params [lo, hi) from the first nChunks gradient slots (see
+   * optim/sgd.ts for the formulas). A parameter's result must not depend on lo and hi: the slices
+   * follow the thread count.   params, buf: [P], slots: [>= nChunks, P]
+   */
+  update(o: SgdOptions, params: Float32Array, slots: Float32Array, nChunks: number, batchSize: number, buf: Float32Array | null, lo: number, hi: number): void;
 }
 
 export type KernelName = 'js' | 'wasm';

@@ -1,6 +1,7 @@
 import type { Split } from '../data/dataset.js';
 import type { MlpLayout } from '../model/layout.js';
 import type { Stats } from '../nn/types.js';
+import type { SgdOptions } from '../optim/sgd.js';
 import type { KernelContext } from './create.js';
 import type { Kernel } from './kernel.js';
 import { instantiate, kernelModule, type KernelExports, type WasmVariant } from './wasm/module.js';
@@ -88,6 +89,15 @@ export class WasmKernel implements Kernel {
     const stats = this.stats(status);
     if (predictions && !isShared(predictions)) predictions.set(new Float32Array(this.i32.buffer, probs, rows * this.nClasses));
     return stats;
+  }
+
+  update(o: SgdOptions, params: Float32Array, slots: Float32Array, nChunks: number, batchSize: number, buf: Float32Array | null, lo: number, hi: number): void {
+    const P = params.length;
+    if (lo < 0 || hi > P || lo > hi) throw new RangeError(`parameters [${lo}, ${hi}) are outside [0, ${P})`);
+    if (slots.length < nChunks * P) throw new RangeError(`${nChunks} gradient slots of ${P} do not fit in ${slots.length}`);
+    if (o.momentum !== 0 && (buf === null || buf.length !== P)) throw new RangeError('SGD with momentum needs a momentum buffer of the parameters\' size');
+    const b = o.momentum !== 0 ? addr(buf!) : 0;
+    this.wasm.sgdUpdate(addr(params), addr(slots), b, P, nChunks, batchSize, o.lr, o.momentum, o.weightDecay, lo, hi);
   }
 
   /** For benchmarks: re-runs one stage of layer l on the state the last call left (see assembly/index.ts). */

@@ -1,6 +1,7 @@
 import type { Split } from '../data/dataset.js';
 import type { Kernel } from '../kernels/kernel.js';
 import type { MlpLayout } from '../model/layout.js';
+import { sgdUpdateSlice, type SgdOptions } from '../optim/sgd.js';
 import { logsumexp, softmaxCrossEntropy } from './cross-entropy.js';
 import { Lin, Relu, type Layer } from './layers.js';
 import type { Floats, FloatsConstructor, Stats } from './types.js';
@@ -86,6 +87,10 @@ export class Mlp implements Kernel {
     const stats = this.lossAndGradient(params, this.labels, rows, null);
     if (predictions) softmaxRows(this.acts[this.layers.length], predictions, rows, this.nClasses);
     return stats;
+  }
+
+  update(o: SgdOptions, params: Float32Array, slots: Float32Array, nChunks: number, batchSize: number, buf: Float32Array | null, lo: number, hi: number): void {
+    sgdUpdateSlice(o, params, slots, nChunks, batchSize, buf, lo, hi);
   }
 
   private checkRows(rows: number): void {

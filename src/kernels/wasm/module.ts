@@ -12,6 +12,7 @@ export interface KernelExports {
   gradient(hdr: number, params: number, x: number, y: number, n: number, idx: number, rows: number, grad: number): number;
   evaluate(hdr: number, params: number, x: number, y: number, rows: number, probs: number): number;
   headerLayout(i: number): number;
+  sgdUpdate(params: number, slots: number, buf: number, P: number, nChunks: number, batchSize: number, lr: number, momentum: number, wd: number, lo: number, hi: number): void;
   stageForward(hdr: number, params: number, layer: number): void;
   stageWeightGrad(hdr: number, grad: number, layer: number): void;
   stageInputGrad(hdr: number, params: number, layer: number): void;

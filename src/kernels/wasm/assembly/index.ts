@@ -169,3 +169,4 @@ export function stageInputGrad(hdr: usize, params: usize, l: i32): void {
   inputGrad(L, layerAt(H, l - 1), H.rows);
 }
 
+export { sgdUpdate } from './sgd';
