@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { RunError } from '../errors.js';
 import type { MlpLayout } from '../model/layout.js';
 import type { Stats } from '../nn/types.js';
@@ -29,6 +30,8 @@ export class Engine {
   private readonly work: StepWork;
   private readonly pool: WorkerPool | null;
   private readonly spinMicros: number;
+  /** cores this process may use: at most this many threads are woken for a step */
+  private readonly cores: number;
   private closed = false;
   private started = false;
 
@@ -39,6 +42,7 @@ export class Engine {
     if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`threads must be a positive integer, got ${threads}`);
     if (state.setup.scratch.length < threads) throw new RangeError(`the shared state was laid out for ${state.setup.scratch.length} threads`);
     const spinners = spinnerCount(threads);
+    this.cores = availableParallelism();
     // The coordinator spins only when it has a core to itself, as the spinning workers do.
     this.spinMicros = threads <= spinners + 1 ? SPIN_MICROS : 0;
     this.work = new StepWork(state, state.kernel(0), this.spinMicros);
@@ -108,8 +112,10 @@ export class Engine {
     Atomics.store(ctrl, Word.CLAIM0, openClaim(gen));
     Atomics.store(ctrl, Word.CLAIM1, openClaim(gen));
     Atomics.store(ctrl, Word.GEN, gen);
-    // Wake only the sleepers there is work for: this thread and the spinning workers take a chunk each.
-    const wake = Math.min(this.threads - 1, n0 - 1 - Atomics.load(ctrl, Word.SPINNING));
+    // Wake only the sleepers there is work and a core for: this thread and the spinning workers are
+    // already running. More running threads than cores would only take turns on them.
+    const awake = 1 + Atomics.load(ctrl, Word.SPINNING);
+    const wake = Math.min(this.threads, n0, this.cores) - awake;
     if (wake > 0) Atomics.notify(ctrl, Word.GEN, wake);
     this.work.chunks(gen);
     await this.waitFor(0);
