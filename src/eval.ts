@@ -145,19 +145,8 @@ async function main(): Promise<void> {
  * refused if anything is off: missing or misshapen tensors (copyWeights), or a NaN or infinite weight.
  */
 function readModelWeights(st: DecodedSafetensors, file: string, layout: MlpLayout): Float32Array {
-  // Sizes from metadata could claim any width: check the file holds that much before allocating it.
-  let bytes = 0;
-  for (const t of st.tensors.values()) bytes += t.bytes.length;
-  if (layout.count * 4 > bytes) {
-    throw new DataError(file, `its sizes [${layout.sizes.join(', ')}] need ${layout.count} float32 weights, but its tensors hold ${bytes} bytes`);
-  }
   const params = new Float32Array(layout.count);
   copyWeights(st, file, layout, params);
-  for (const t of layout.tensors) {
-    for (let i = t.offset; i < t.offset + t.length; i++) {
-      if (!Number.isFinite(params[i])) throw new DataError(file, `tensor '${t.name}' holds ${params[i]} at element ${i - t.offset}`);
-    }
-  }
   return params;
 }
 

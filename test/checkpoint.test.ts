@@ -33,18 +33,20 @@ describe('resume', () => {
     const full = join(dir, 'straight.safetensors');
     const cut = join(dir, 'interrupted.safetensors');
     const done = join(dir, 'finished.safetensors');
-    const args = ['--train-rows', '20000', '--valid-rows', '300', '--epochs', '1', '--json'];
+    // The js kernel, slow enough that the signal lands inside the epoch.
+    const args = ['--train-rows', '20000', '--valid-rows', '300', '--epochs', '1', '--json', '--kernel', 'js'];
     await ok(['--threads', '2', ...args, '--save', full]);
     // Text mode, so that the header line tells when training starts.
     const textArgs = args.filter((a) => a !== '--json');
     const child = spawn(process.execPath, [join(ROOT, 'dist/train.js'), '--threads', '2', ...textArgs, '--save', cut], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     let stdout = '';
+    const closed = new Promise<number | null>((r) => child.on('close', r));
     child.stderr.on('data', (d) => (stderr += d));
     await new Promise<void>((r) => child.stdout.on('data', (d) => (stdout += d).includes('MLP 784-50-10') && r()));
     await new Promise((r) => setTimeout(r, 400)); // a few dozen steps into the epoch
     child.kill('SIGINT');
-    const code = await new Promise<number | null>((r) => child.on('close', r));
+    const code = await closed;
     expect(code).toBe(130);
     expect(stderr).toMatch(/SIGINT: stopping after this step/);
     expect(stdout).toMatch(/saved checkpoint to .*interrupted\.safetensors \(epoch 1, step \d+; --resume it to go on\)/);

@@ -1,5 +1,5 @@
 import { DataError } from '../errors.js';
-import type { MlpLayout } from '../model/layout.js';
+import { mlpLayout, type MlpLayout } from '../model/layout.js';
 import { readDataFile } from '../data/read-file.js';
 import { decodeSafetensors, type DecodedSafetensors } from './safetensors.js';
 
@@ -10,8 +10,8 @@ export function readSafetensors(file: string): DecodedSafetensors {
 
 /**
  * Copies the model tensors of a safetensors file into the parameter block: every tensor the layout
- * names must be there as float32 with the layout's shape. Other tensors (an optimizer's state) are
- * left for their own readers.   params: [P]
+ * names must be there as float32 with the layout's shape, and finite. Other tensors (an optimizer's
+ * state) are left for their own readers.   params: [P]
  */
 export function copyWeights(st: DecodedSafetensors, file: string, layout: MlpLayout, params: Float32Array): void {
   for (const t of layout.tensors) {
@@ -27,17 +27,31 @@ export function copyWeights(st: DecodedSafetensors, file: string, layout: MlpLay
     if (e.bytes.length !== t.length * 4) throw new DataError(file, `tensor '${t.name}' holds ${e.bytes.length} bytes, its shape needs ${t.length * 4}`);
     // Copy through bytes: the tensor's offset in the file need not be 4-byte aligned.
     new Uint8Array(params.buffer, params.byteOffset + t.offset * 4, t.length * 4).set(e.bytes);
+    for (let i = t.offset; i < t.offset + t.length; i++) {
+      if (!Number.isFinite(params[i])) throw new DataError(file, `tensor '${t.name}' holds ${params[i]} at element ${i - t.offset}`);
+    }
   }
 }
 
-/** The layer sizes recorded in a checkpoint's metadata, or, failing that, read off its tensor shapes. */
+/**
+ * The layer sizes recorded in a checkpoint's metadata, or, failing that, read off its tensor shapes.
+ * Metadata could claim any width: sizes that need more weights than the file holds are refused
+ * before anything of that size is allocated.
+ */
 export function checkpointSizes(st: DecodedSafetensors, file: string): number[] {
   if (st.metadata.sizes) {
+    let sizes: unknown;
     try {
-      const sizes = JSON.parse(st.metadata.sizes);
-      if (Array.isArray(sizes) && sizes.length >= 2 && sizes.every((n) => Number.isInteger(n) && n > 0)) return sizes;
+      sizes = JSON.parse(st.metadata.sizes);
     } catch {
-      // fall through to the shapes
+      sizes = null; // fall through to the shapes
+    }
+    if (Array.isArray(sizes) && sizes.length >= 2 && sizes.every((n) => Number.isInteger(n) && n > 0)) {
+      let bytes = 0;
+      for (const t of st.tensors.values()) bytes += t.bytes.length;
+      const count = mlpLayout(sizes).count;
+      if (count * 4 > bytes) throw new DataError(file, `its sizes [${sizes.join(', ')}] need ${count} float32 weights, but its tensors hold ${bytes} bytes`);
+      return sizes;
     }
   }
   const sizes: number[] = [];

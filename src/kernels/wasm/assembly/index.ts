@@ -170,3 +170,21 @@ export function stageInputGrad(hdr: usize, params: usize, l: i32): void {
 }
 
 export { sgdUpdate } from './sgd';
+
+/** Dev timing: re-runs one op of layer l on the last call's state. */
+export function devOp(hdr: usize, params: usize, grad: usize, l: i32, op: i32): void {
+  const H = changetype<Header>(hdr);
+  const L = layerAt(H, l);
+  const rows = H.rows;
+  if (op == 0) compactRows(L, rows);
+  else if (op == 1) transposeW(L, params);
+  else if (op == 2) sparseForward(L, rows, l < H.nLayers - 1);
+  else if (op == 3) sparseWeightGrad(L, rows);
+  else if (op == 4) untransposeGrad(L, grad);
+  else if (op == 5) softmaxCrossEntropy(H, layerAt(H, H.nLayers - 1), rows, layerAt(H, H.nLayers - 1).dact, 0);
+  else if (op == 6) biasGrad(L, grad, rows);
+  else if (op == 7) stageBias(L, params);
+  else if (op == 8) inputGrad(L, layerAt(H, l - 1), rows);
+  else if (op == 9) denseForward(L, params, rows, l < H.nLayers - 1);
+  else if (op == 10) denseWeightGrad(L, grad, rows);
+}
