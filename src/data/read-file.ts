@@ -1,5 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
-import { ungzip } from 'pako';
+import { Inflate } from 'pako';
 import { DataError } from '../errors.js';
 
 const GZIP_MAGIC = [0x1f, 0x8b];
@@ -23,13 +23,48 @@ export function readDataFile(file: string): Uint8Array {
     const code = (e as NodeJS.ErrnoException).code;
     throw new DataError(file, code === 'ENOENT' ? 'no such file' : `cannot read (${code ?? String(e)})`);
   }
-  if (isGzip(bytes)) {
-    try {
-      return ungzip(bytes);
-    } catch (e) {
-      throw new DataError(file, `corrupt or truncated gzip data (${e instanceof Error ? e.message : String(e)})`);
-    }
-  }
+  if (isGzip(bytes)) return gunzip(bytes, file);
   if (file.endsWith('.gz')) throw new DataError(file, 'named .gz but is not gzip data');
   return bytes;
+}
+
+/** deflate never expands more than about 1032:1, so a larger declared size is a lie. */
+const MAX_DEFLATE_RATIO = 1032;
+
+/**
+ * Gunzips into one buffer of the size the gzip trailer declares (ISIZE, the size mod 2^32), so the
+ * peak is the compressed bytes plus the result, not the result twice over (chunks, then their join).
+ * When the trailer cannot be trusted (past 4 GiB, several members, a lie), the output is gathered
+ * in chunks instead. Corrupt or truncated data is a DataError naming the file.
+ */
+function gunzip(bytes: Uint8Array, file: string): Uint8Array {
+  const declared = bytes.length >= 18 ? new DataView(bytes.buffer, bytes.byteOffset + bytes.length - 4, 4).getUint32(0, true) : 0;
+  let out: Uint8Array | null = declared > 0 && declared <= bytes.length * MAX_DEFLATE_RATIO ? new Uint8Array(declared) : null;
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  const inflate = new Inflate();
+  inflate.onData = (chunk) => {
+    if (out !== null && length + chunk.length <= out.length) out.set(chunk, length);
+    else {
+      // The trailer was wrong: keep what was written so far and go on in chunks.
+      if (out !== null) chunks.push(out.subarray(0, length));
+      out = null;
+      chunks.push(chunk.slice());
+    }
+    length += chunk.length;
+  };
+  inflate.onEnd = () => {};
+  inflate.push(bytes, true);
+  if (inflate.err || !inflate.ended) {
+    throw new DataError(file, `corrupt or truncated gzip data (${inflate.msg || 'the stream ends early'})`);
+  }
+  if (out !== null && length === out.length) return out;
+  if (out !== null) return out.subarray(0, length);
+  const joined = new Uint8Array(length);
+  let at = 0;
+  for (const c of chunks) {
+    joined.set(c, at);
+    at += c.length;
+  }
+  return joined;
 }
