@@ -192,6 +192,33 @@ describe('wasm kernel determinism', () => {
     }
   });
 
+  it('does not read scratch left by earlier calls (unused input groups, NaN-filled scratch)', () => {
+    // MNIST-like rows whose non-zero inputs lie in different places: the sparse path transposes W and
+    // zeroes dW^T only for the input groups some row of the chunk uses, so rows of those buffers that
+    // the current chunk does not use hold whatever an earlier call left there
+    const m: Case = { sizes: [785, 50, 10], rows: 9, density: 0.19, seed: 78 };
+    for (const variant of VARIANTS) {
+      for (const path of ['sparse', 'auto'] as const) {
+        const s = setup(m);
+        // the chunk's rows use only inputs [300, 500): others zero
+        for (let r = 0; r < s.data.n; r++) for (let k = 0; k < 785; k++) if (k < 300 || k >= 500) s.data.x[r * 785 + k] = 0;
+        const fresh = runGradient(wasmKernel(s.arena, s.layout, 16, { variant, path }), s);
+        const scratch = s.arena.alloc('u8', kernelScratchBytes('wasm', s.layout, 16));
+        const k = new WasmKernel({ layout: s.layout, maxRows: 16, memory: s.arena.memory, scratch }, { variant, path });
+        new Float32Array(scratch.buffer, scratch.byteOffset + 4096, (scratch.byteLength - 4096) >> 2).fill(NaN); // past the header
+        const dirty = runGradient(k, s);
+        expect(bytes(dirty.grad).equals(bytes(fresh.grad))).toBe(true);
+        expect(dirty.stats).toEqual(fresh.stats);
+        // a dense chunk in between writes every row of those buffers
+        const dense = setup({ ...m, density: 1 }, s.arena);
+        runGradient(k, dense);
+        const after = runGradient(k, s);
+        expect(bytes(after.grad).equals(bytes(fresh.grad))).toBe(true);
+        expect(Array.from(fresh.grad).every(Number.isFinite)).toBe(true);
+      }
+    }
+  });
+
   it('gives the same bytes in another memory at other addresses', () => {
     const s1 = setup(c);
     const arena2 = new Arena();

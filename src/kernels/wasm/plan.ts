@@ -33,8 +33,9 @@ export interface ScratchPlan {
  * The scratch layout for `layout` and chunks of up to maxRows rows (byte sizes, f32/i32 elements):
  *   header, records                  64 + 64 L
  *   labels [maxRows], probs [maxRows, nClasses], expTmp [nClasses] f64
- *   per layer: rowsTbl [maxRows], wt [pad4(nIn), sOut], bias [sOut], act, dact [maxRows, sOut],
- *              dwt [nIn, sOut], nzStart [maxRows + 1], nzIdx, nzVal [maxRows * nIn]
+ *   per layer: rowsTbl [maxRows], wt [pad4(nIn), sOut] (l > 0: at least [nOut, pad4(nIn)] f64),
+ *              bias [sOut], act, dact [maxRows, sOut], dwt [nIn, sOut],
+ *              nzStart [maxRows + 1] + flags [ceil(nIn / 4)], nzIdx, nzVal [maxRows * nIn]
  */
 export function wasmScratchPlan(layout: MlpLayout, maxRows: number): ScratchPlan {
   const L = layout.linears.length;
@@ -48,7 +49,7 @@ export function wasmScratchPlan(layout: MlpLayout, maxRows: number): ScratchPlan
   const labels = take(maxRows);
   const expTmp = take(2 * nClasses);
   const probs = take(maxRows * nClasses);
-  const layers = layout.linears.map((s) => {
+  const layers = layout.linears.map((s, l) => {
     const sOut = pad4(s.nOut);
     return {
       nIn: s.nIn,
@@ -57,12 +58,13 @@ export function wasmScratchPlan(layout: MlpLayout, maxRows: number): ScratchPlan
       wOff: 4 * s.weight.offset,
       bOff: 4 * s.bias.offset,
       rowsTbl: take(maxRows),
-      wt: take(pad4(s.nIn) * sOut),
+      // for l > 0 also the input gradient's float64 copy of W, [nOut, pad4(nIn)]
+      wt: take(Math.max(pad4(s.nIn) * sOut, l > 0 ? 2 * s.nOut * pad4(s.nIn) : 0)),
       bias: take(sOut),
       act: take(maxRows * sOut),
       dact: take(maxRows * sOut),
       dwt: take(s.nIn * sOut),
-      nzStart: take(maxRows + 1),
+      nzStart: take(maxRows + 1 + Math.ceil(s.nIn / 4)), // then the used-group flags
       nzIdx: take(maxRows * s.nIn),
       nzVal: take(maxRows * s.nIn),
     };

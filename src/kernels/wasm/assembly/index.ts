@@ -7,7 +7,7 @@
 // call, and every sum runs in a fixed order.
 
 import { denseForward, denseWeightGrad } from './dense';
-import { Header, Layer, layerAt, Path, Status } from './layout';
+import { Header, Layer, layerAt, Path, Status, usedFlags } from './layout';
 import { biasGrad, inputGrad, softmaxCrossEntropy, stageBias, transposeW, untransposeGrad } from './ops';
 import { at4 } from './simd';
 import { compactRows, sparseForward, sparseWeightGrad } from './sparse';
@@ -82,14 +82,14 @@ function forwardLayer(H: Header, l: i32, params: usize, rows: i32, train: bool):
     for (let b = 0; b < rows; b++) store<usize>(at4(L.rowsTbl, b), prev.act + <usize>b * inRow);
   }
   stageBias(L, params);
-  L.wtReady = 0;
   const relu = l < H.nLayers - 1;
+  const flags = usedFlags(H, L);
   let sparse = H.path == Path.Sparse;
-  if (H.path == Path.Auto) sparse = sparseIsFaster(compactRows(L, rows), rows, L.nIn, L.sOut, train);
-  else if (sparse) compactRows(L, rows);
+  if (H.path == Path.Auto) sparse = sparseIsFaster(compactRows(L, rows, flags), rows, L.nIn, L.sOut, train);
+  else if (sparse) compactRows(L, rows, flags);
   L.mode = sparse ? Path.Sparse : Path.Dense;
   if (sparse) {
-    transposeW(L, params);
+    transposeW(L, params, flags);
     sparseForward(L, rows, relu);
   } else {
     denseForward(L, params, rows, relu);
@@ -104,15 +104,13 @@ function backward(H: Header, l: i32, params: usize, grad: usize, rows: i32): voi
   const L = layerAt(H, l);
   biasGrad(L, grad, rows);
   if (L.mode == Path.Sparse) {
-    sparseWeightGrad(L, rows);
-    untransposeGrad(L, grad);
+    const flags = usedFlags(H, L);
+    sparseWeightGrad(L, rows, flags);
+    untransposeGrad(L, grad, flags);
   } else {
     denseWeightGrad(L, grad, rows);
   }
-  if (l > 0) {
-    if (!L.wtReady) transposeW(L, params);
-    inputGrad(L, layerAt(H, l - 1), rows);
-  }
+  if (l > 0) inputGrad(L, params, layerAt(H, l - 1), rows);
 }
 
 /**
@@ -154,37 +152,18 @@ export function stageWeightGrad(hdr: usize, grad: usize, l: i32): void {
   const L = layerAt(H, l);
   biasGrad(L, grad, H.rows);
   if (L.mode == Path.Sparse) {
-    sparseWeightGrad(L, H.rows);
-    untransposeGrad(L, grad);
+    const flags = usedFlags(H, L);
+    sparseWeightGrad(L, H.rows, flags);
+    untransposeGrad(L, grad, flags);
   } else {
     denseWeightGrad(L, grad, H.rows);
   }
 }
 
-/** Re-runs layer l's input gradient (l > 0), transposing W first as a dense-path call must. */
+/** Re-runs layer l's input gradient (l > 0; it stages W in float64 itself). */
 export function stageInputGrad(hdr: usize, params: usize, l: i32): void {
   const H = changetype<Header>(hdr);
-  const L = layerAt(H, l);
-  transposeW(L, params);
-  inputGrad(L, layerAt(H, l - 1), H.rows);
+  inputGrad(layerAt(H, l), params, layerAt(H, l - 1), H.rows);
 }
 
 export { sgdUpdate } from './sgd';
-
-/** Dev timing: re-runs one op of layer l on the last call's state. */
-export function devOp(hdr: usize, params: usize, grad: usize, l: i32, op: i32): void {
-  const H = changetype<Header>(hdr);
-  const L = layerAt(H, l);
-  const rows = H.rows;
-  if (op == 0) compactRows(L, rows);
-  else if (op == 1) transposeW(L, params);
-  else if (op == 2) sparseForward(L, rows, l < H.nLayers - 1);
-  else if (op == 3) sparseWeightGrad(L, rows);
-  else if (op == 4) untransposeGrad(L, grad);
-  else if (op == 5) softmaxCrossEntropy(H, layerAt(H, H.nLayers - 1), rows, layerAt(H, H.nLayers - 1).dact, 0);
-  else if (op == 6) biasGrad(L, grad, rows);
-  else if (op == 7) stageBias(L, params);
-  else if (op == 8) inputGrad(L, layerAt(H, l - 1), rows);
-  else if (op == 9) denseForward(L, params, rows, l < H.nLayers - 1);
-  else if (op == 10) denseWeightGrad(L, grad, rows);
-}

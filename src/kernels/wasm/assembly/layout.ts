@@ -53,7 +53,11 @@ export class Layer {
   bOff: u32;
   /** rowsTbl [maxRows] u32: address of each input row (layer 0: the dataset rows by idx; others: the previous act) */
   rowsTbl: usize;
-  /** wt [pad4(nIn), sOut]: W transposed, zero-padded (refreshed from the parameters each call when used) */
+  /**
+   * wt [pad4(nIn), sOut]: W transposed, zero-padded (the sparse forward's: its rows of used input
+   * groups refreshed from the parameters each call); for l > 0 also wd [nOut, pad4(nIn)] f64, W in
+   * float64 (the input gradient's, written by it each call after the forward is done with wt)
+   */
   wt: usize;
   /** bias [sOut]: b, zero-padded */
   bias: usize;
@@ -61,20 +65,28 @@ export class Layer {
   act: usize;
   /** dact [maxRows, sOut]: d loss / d (pre-activation output) */
   dact: usize;
-  /** dwt [nIn, sOut]: dW transposed (sparse path) */
+  /** dwt [nIn, sOut]: dW transposed (sparse path; rows of used input groups only) */
   dwt: usize;
-  /** the input's non-zeros, row by row: nzStart [maxRows + 1], nzIdx/nzVal [maxRows * nIn] (column, value) */
+  /**
+   * the input's non-zeros, row by row: nzStart [maxRows + 1], nzIdx/nzVal [maxRows * nIn] (column,
+   * value); after nzStart, the used-group flags [ceil(nIn / 4)] i32 (usedFlags)
+   */
   nzStart: usize;
   nzIdx: usize;
   nzVal: usize;
   /** per call: Path.Sparse or Path.Dense as chosen in the forward pass */
   mode: i32;
-  /** per call: whether wt holds this call's W */
-  wtReady: i32;
+  _pad: i32;
 }
 
 /** The record of layer l. */
 // @ts-ignore: decorator
 @inline export function layerAt(h: Header, l: i32): Layer {
   return changetype<Layer>(changetype<usize>(h) + offsetof<Header>() + <usize>l * offsetof<Layer>());
+}
+
+/** The used-group flags of layer L (after its nzStart [maxRows + 1]). */
+// @ts-ignore: decorator
+@inline export function usedFlags(h: Header, L: Layer): usize {
+  return L.nzStart + ((<usize>h.maxRows + 1) << 2);
 }

@@ -12,12 +12,13 @@ export function stageBias(L: Layer, params: usize): void {
 }
 
 /**
- * wt = W^T, zero-padded to [pad4(nIn), sOut], by 4x4 blocks. Past nOut the block's rows repeat W's
- * last row (valid memory) and those lanes are zeroed; only a k tail (nIn not a multiple of 4) goes
- * element by element.
- *   W: [nOut, nIn] at params + wOff, wt: [pad4(nIn), sOut]
+ * wt = W^T, zero-padded to [pad4(nIn), sOut], by 4x4 blocks, for the used input groups only (flags
+ * from compactRows: the sparse forward reads no other row of wt). Past nOut the block's rows repeat
+ * W's last row (valid memory) and those lanes are zeroed; only a k tail (nIn not a multiple of 4)
+ * goes element by element.
+ *   W: [nOut, nIn] at params + wOff, wt: [pad4(nIn), sOut], flags: [ceil(nIn / 4)] i32
  */
-export function transposeW(L: Layer, params: usize): void {
+export function transposeW(L: Layer, params: usize, flags: usize): void {
   const nIn = L.nIn;
   const nOut = L.nOut;
   const sOut = L.sOut;
@@ -25,28 +26,37 @@ export function transposeW(L: Layer, params: usize): void {
   const wRow = <usize>nIn << 2;
   const tRow = <usize>sOut << 2;
   const k4 = nIn & ~3;
-  for (let j: i32 = 0; j < sOut; j += 4) {
-    const keep = nOut - j; // lanes of this block inside W
-    const r0 = W + <usize>j * wRow;
-    const r1 = W + <usize>min(j + 1, nOut - 1) * wRow;
-    const r2 = W + <usize>min(j + 2, nOut - 1) * wRow;
-    const r3 = W + <usize>min(j + 3, nOut - 1) * wRow;
-    let dst = L.wt + (<usize>j << 2);
-    for (let k: i32 = 0; k < k4; k += 4, dst += 4 * tRow) {
-      const o = <usize>k << 2;
-      storeTransposedKeep(v128.load(r0 + o), v128.load(r1 + o), v128.load(r2 + o), v128.load(r3 + o), dst, tRow, keep);
+  // k outer: each used group's 4 rows of wt (contiguous) are written whole, while W's rows are read
+  // 16 bytes at a time (a W line serves 4 consecutive groups, so W stays in L1 meanwhile)
+  const j4 = nOut & ~3;
+  for (let k: i32 = 0; k < k4; k += 4) {
+    if (!load<i32>(flags + <usize>k)) continue; // no row of the chunk uses these inputs
+    const src = W + (<usize>k << 2);
+    const dst = L.wt + <usize>k * tRow;
+    let j: i32 = 0;
+    for (; j < j4; j += 4) {
+      const r = src + <usize>j * wRow;
+      storeTransposed(v128.load(r), v128.load(r + wRow), v128.load(r + 2 * wRow), v128.load(r + 3 * wRow), dst + (<usize>j << 2), tRow);
     }
-    if (k4 < nIn) {
-      // the k tail, and zero rows up to pad4(nIn)
-      for (let kk = 0; kk < 4; kk++) {
-        for (let jj = 0; jj < 4; jj++) {
-          const inside = k4 + kk < nIn && jj < keep;
-          store<f32>(dst + <usize>kk * tRow + (<usize>jj << 2), inside ? load<f32>(W + <usize>(j + jj) * wRow + (<usize>(k4 + kk) << 2)) : 0);
-        }
+    for (; j < sOut; j += 4) {
+      // past nOut: rows repeat W's last row (valid memory), their lanes zeroed
+      const r0 = src + <usize>min(j, nOut - 1) * wRow;
+      const r1 = src + <usize>min(j + 1, nOut - 1) * wRow;
+      const r2 = src + <usize>min(j + 2, nOut - 1) * wRow;
+      const r3 = src + <usize>min(j + 3, nOut - 1) * wRow;
+      storeTransposedKeep(v128.load(r0), v128.load(r1), v128.load(r2), v128.load(r3), dst + (<usize>j << 2), tRow, nOut - j);
+    }
+  }
+  if (k4 < nIn) {
+    // the k tail, and zero rows up to pad4(nIn)
+    const dst = L.wt + <usize>k4 * tRow;
+    for (let kk = 0; kk < 4; kk++) {
+      for (let j: i32 = 0; j < sOut; j++) {
+        const inside = k4 + kk < nIn && j < nOut;
+        store<f32>(dst + <usize>kk * tRow + (<usize>j << 2), inside ? load<f32>(W + <usize>j * wRow + (<usize>(k4 + kk) << 2)) : 0);
       }
     }
   }
-  L.wtReady = 1;
 }
 
 /** storeTransposed with lanes >= keep of every stored vector zeroed. */
@@ -64,38 +74,53 @@ export function transposeW(L: Layer, params: usize): void {
 
 /**
  * dW = dwt^T: the sparse path's transposed weight gradient into the gradient block (overwriting
- * it), by 4x4 blocks; a block past nOut stores only its rows inside dW, a k tail goes element by element.
- *   dwt: [nIn, sOut], dW: [nOut, nIn] at grad + wOff
+ * it), by 4x4 blocks; a block past nOut stores only its rows inside dW, a k tail goes element by
+ * element. Inputs of unused groups (flags) get zeros without reading dwt.
+ *   dwt: [nIn, sOut], dW: [nOut, nIn] at grad + wOff, flags: [ceil(nIn / 4)] i32
  */
-export function untransposeGrad(L: Layer, grad: usize): void {
+export function untransposeGrad(L: Layer, grad: usize, flags: usize): void {
   const nIn = L.nIn;
   const nOut = L.nOut;
   const dW = grad + L.wOff;
   const wRow = <usize>nIn << 2;
   const tRow = <usize>L.sOut << 2;
   const k4 = nIn & ~3;
-  for (let j: i32 = 0; j < nOut; j += 4) {
-    const n = min(4, nOut - j); // rows of dW in this block
-    const dst = dW + <usize>j * wRow;
-    let src = L.dwt + (<usize>j << 2);
-    for (let k: i32 = 0; k < k4; k += 4, src += 4 * tRow) {
-      const r0 = v128.load(src);
-      const r1 = v128.load(src + tRow);
-      const r2 = v128.load(src + 2 * tRow);
-      const r3 = v128.load(src + 3 * tRow);
-      const o = dst + (<usize>k << 2);
-      if (n == 4) {
-        storeTransposed(r0, r1, r2, r3, o, wRow);
-      } else {
-        const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5);
-        const t2 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
-        v128.store(o, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5));
-        if (n > 1) v128.store(o + wRow, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7));
-        if (n > 2) v128.store(o + 2 * wRow, v128.shuffle<f32>(v128.shuffle<f32>(r0, r1, 2, 6, 3, 7), v128.shuffle<f32>(r2, r3, 2, 6, 3, 7), 0, 1, 4, 5));
-      }
+  const j4 = nOut & ~3;
+  const z = zero4();
+  // k outer: a used group's 4 rows of dwt (contiguous) are read whole, dW written 16 bytes a row
+  for (let k: i32 = 0; k < k4; k += 4) {
+    const dst = dW + (<usize>k << 2);
+    if (!load<i32>(flags + <usize>k)) {
+      // no row of the chunk uses these inputs: their gradient is zero (dwt was not written there)
+      for (let j: i32 = 0; j < nOut; j++) v128.store(dst + <usize>j * wRow, z);
+      continue;
     }
-    for (let k = k4; k < nIn; k++) {
-      for (let jj = 0; jj < n; jj++) store<f32>(dst + <usize>jj * wRow + (<usize>k << 2), load<f32>(L.dwt + <usize>k * tRow + (<usize>(j + jj) << 2)));
+    const src = L.dwt + <usize>k * tRow;
+    let j: i32 = 0;
+    for (; j < j4; j += 4) {
+      const s = src + (<usize>j << 2);
+      storeTransposed(v128.load(s), v128.load(s + tRow), v128.load(s + 2 * tRow), v128.load(s + 3 * tRow), dst + <usize>j * wRow, wRow);
+    }
+    if (j < nOut) {
+      // the last 1..3 rows of dW
+      const s = src + (<usize>j << 2);
+      const r0 = v128.load(s);
+      const r1 = v128.load(s + tRow);
+      const r2 = v128.load(s + 2 * tRow);
+      const r3 = v128.load(s + 3 * tRow);
+      const o = dst + <usize>j * wRow;
+      const n = nOut - j;
+      const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5);
+      const t2 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
+      v128.store(o, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5));
+      if (n > 1) v128.store(o + wRow, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7));
+      if (n > 2) v128.store(o + 2 * wRow, v128.shuffle<f32>(v128.shuffle<f32>(r0, r1, 2, 6, 3, 7), v128.shuffle<f32>(r2, r3, 2, 6, 3, 7), 0, 1, 4, 5));
+    }
+  }
+  if (k4 < nIn) {
+    const tailUsed = load<i32>(flags + <usize>k4) != 0;
+    for (let j: i32 = 0; j < nOut; j++) {
+      for (let k = k4; k < nIn; k++) store<f32>(dW + <usize>j * wRow + (<usize>k << 2), tailUsed ? load<f32>(L.dwt + <usize>k * tRow + (<usize>j << 2)) : 0);
     }
   }
 }
@@ -121,49 +146,70 @@ export function biasGrad(L: Layer, grad: usize, rows: i32): void {
 
 /**
  * The input gradient through W and the previous layer's ReLU:
- *   dprev[b, k] = (prev.act[b, k] > 0) ? sum_j dz[b, j] W[j, k] : 0
- * as dot products of dz rows with wt rows (both zero-padded), one row x 4 inputs per tile.
- * Products and sums are in float64: these sums cancel (softmax - onehot sums to zero, and a narrow
- * layer sums few large terms into a small one), and float32 sums there lost up to 1e-4 of the
- * result where the reference's float64 sums lose 1e-6. It costs little: dz is narrow in the MLPs
- * this trains, and the first layer needs no input gradient.
- *   dz = L.dact: [rows, sOut], wt: [pad4(nIn), sOut], prev.act, prev.dact: [rows, pad4(nIn)]
+ *   dprev[b, k] = (prev.act[b, k] > 0) ? sum_j dz[b, j] W[j, k] : 0      (j ascending, from +0)
+ * with the outputs k in the vector lanes (8 or 4 per tile), W as stored. Products and sums are in
+ * float64 (W staged once per call into wd): these sums cancel (softmax - onehot sums to zero, and a
+ * narrow layer sums few large terms into a small one), and float32 sums there lost up to 1e-4 of the
+ * result where the reference's float64 sums lose 1e-6. The first layer needs no input gradient.
+ *   dz = L.dact: [rows, sOut], W: [nOut, nIn] at params + wOff, wd = L.wt: [nOut, pad4(nIn)] f64 (wt is free by then),
+ *   prev.act, prev.dact: [rows, pad4(nIn)]
  */
-export function inputGrad(L: Layer, prev: Layer, rows: i32): void {
+export function inputGrad(L: Layer, params: usize, prev: Layer, rows: i32): void {
+  const nIn = L.nIn;
+  const nOut = L.nOut;
+  const sIn = prev.sOut;
+  const W = params + L.wOff;
+  const wdRow = <usize>sIn << 3;
+  const k4 = nIn & ~3;
+  for (let j: i32 = 0; j < nOut; j++) {
+    const src = W + ((<usize>j * <usize>nIn) << 2);
+    const dst = L.wt + <usize>j * wdRow;
+    let k: i32 = 0;
+    for (; k < k4; k += 4) {
+      const v = v128.load(at4(src, k));
+      v128.store(dst + (<usize>k << 3), f64x2.promote_low_f32x4(v));
+      v128.store(dst + (<usize>k << 3), f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 2, 3)), 16);
+    }
+    for (; k < sIn; k++) store<f64>(dst + (<usize>k << 3), k < nIn ? <f64>load<f32>(at4(src, k)) : 0);
+  }
   const dzRow = <usize>L.sOut << 2;
-  const inRow = <usize>prev.sOut << 2;
+  const inRow = <usize>sIn << 2;
   for (let b: i32 = 0; b < rows; b++) {
     const d = L.dact + <usize>b * dzRow;
-    for (let k: i32 = 0; k < prev.sOut; k += 4) {
-      const w0 = L.wt + <usize>k * dzRow;
-      const w1 = w0 + dzRow;
-      const w2 = w1 + dzRow;
-      const w3 = w2 + dzRow;
+    const out = <usize>b * inRow;
+    let k: i32 = 0;
+    for (; k + 8 <= sIn; k += 8) {
       let a0 = f64x2.splat(0), a1 = f64x2.splat(0), a2 = f64x2.splat(0), a3 = f64x2.splat(0);
-      for (let o: usize = 0; o < dzRow; o += 16) {
-        const dv = v128.load(d + o);
-        const dLo = f64x2.promote_low_f32x4(dv);
-        const dHi = f64x2.promote_low_f32x4(v128.shuffle<f32>(dv, dv, 2, 3, 2, 3));
-        a0 = dot4(a0, dLo, dHi, v128.load(w0 + o));
-        a1 = dot4(a1, dLo, dHi, v128.load(w1 + o));
-        a2 = dot4(a2, dLo, dHi, v128.load(w2 + o));
-        a3 = dot4(a3, dLo, dHi, v128.load(w3 + o));
+      let w = L.wt + (<usize>k << 3);
+      for (let j: i32 = 0; j < nOut; j++, w += wdRow) {
+        const s = f64x2.splat(<f64>load<f32>(at4(d, j)));
+        a0 = f64x2.add(a0, f64x2.mul(s, v128.load(w, 0)));
+        a1 = f64x2.add(a1, f64x2.mul(s, v128.load(w, 16)));
+        a2 = f64x2.add(a2, f64x2.mul(s, v128.load(w, 32)));
+        a3 = f64x2.add(a3, f64x2.mul(s, v128.load(w, 48)));
       }
-      // [a0, a1, a2, a3] each reduced as lane0 + lane1, rounded to float32 once
-      const lo = f32x4.demote_f64x2_zero(f64x2.add(v128.shuffle<f64>(a0, a1, 0, 2), v128.shuffle<f64>(a0, a1, 1, 3)));
-      const hi = f32x4.demote_f64x2_zero(f64x2.add(v128.shuffle<f64>(a2, a3, 0, 2), v128.shuffle<f64>(a2, a3, 1, 3)));
-      const o0 = <usize>b * inRow + (<usize>k << 2);
-      v128.store(prev.dact + o0, maskPositive(v128.shuffle<f32>(lo, hi, 0, 1, 4, 5), v128.load(prev.act + o0)));
+      const o = out + (<usize>k << 2);
+      v128.store(prev.dact + o, maskPositive(join2(a0, a1), v128.load(prev.act + o)));
+      v128.store(prev.dact + o, maskPositive(join2(a2, a3), v128.load(prev.act + o, 16)), 16);
+    }
+    if (k < sIn) {
+      let a0 = f64x2.splat(0), a1 = f64x2.splat(0);
+      let w = L.wt + (<usize>k << 3);
+      for (let j: i32 = 0; j < nOut; j++, w += wdRow) {
+        const s = f64x2.splat(<f64>load<f32>(at4(d, j)));
+        a0 = f64x2.add(a0, f64x2.mul(s, v128.load(w, 0)));
+        a1 = f64x2.add(a1, f64x2.mul(s, v128.load(w, 16)));
+      }
+      const o = out + (<usize>k << 2);
+      v128.store(prev.dact + o, maskPositive(join2(a0, a1), v128.load(prev.act + o)));
     }
   }
 }
 
-/** acc + (dLo * w[0:2] + dHi * w[2:4]) in float64: one 4-lane step of a dot product. */
+/** [lo0, lo1, hi0, hi1] rounded to float32. */
 // @ts-ignore: decorator
-@inline function dot4(acc: v128, dLo: v128, dHi: v128, w: v128): v128 {
-  const lo = f64x2.mul(dLo, f64x2.promote_low_f32x4(w));
-  const hi = f64x2.mul(dHi, f64x2.promote_low_f32x4(v128.shuffle<f32>(w, w, 2, 3, 2, 3)));
-  return f64x2.add(acc, f64x2.add(lo, hi));
+@inline function join2(lo: v128, hi: v128): v128 {
+  return v128.shuffle<f32>(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5);
 }
 
 /**

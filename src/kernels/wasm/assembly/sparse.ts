@@ -9,20 +9,22 @@
 // sum runs in a fixed order (k ascending in the forward, b ascending in the backward).
 
 import { Layer } from './layout';
-import { at4, madd, relu4 } from './simd';
+import { at4, madd, relu4, zero4 } from './simd';
 
 /**
  * Lists the non-zeros of each input row: for t in [nzStart[b], nzStart[b+1]), nzVal[t] = x[b, k]
  * and nzIdx[t] = k * sOut * 4 (the byte offset of row k of wt and dwt), k ascending. "Non-zero"
  * means any bit set, so -0 and NaN are kept (they change the sum as in the dense product); only +0
- * is skipped. Returns the number of non-zeros.
- *   input rows: [rows, nIn] through rowsTbl
+ * is skipped. Also flags[g] := whether any row has a non-zero in inputs [4g, 4g+4) (a "used group"):
+ * only those rows of wt are read and only those of dwt written. Returns the number of non-zeros.
+ *   input rows: [rows, nIn] through rowsTbl, flags: [ceil(nIn / 4)] i32
  */
-export function compactRows(L: Layer, rows: i32): i32 {
+export function compactRows(L: Layer, rows: i32, flags: usize): i32 {
   const nIn = L.nIn;
   const idx = L.nzIdx;
   const val = L.nzVal;
   const rowBytes = L.sOut << 2;
+  memory.fill(flags, 0, <usize>((nIn + 3) >> 2) << 2);
   let c: i32 = 0;
   store<i32>(L.nzStart, 0);
   for (let b = 0; b < rows; b++) {
@@ -31,13 +33,18 @@ export function compactRows(L: Layer, rows: i32): i32 {
     for (; k + 4 <= nIn; k += 4) {
       const v = v128.load(at4(row, k));
       if (!v128.any_true(v)) continue; // most 4-pixel groups of an MNIST border are all zero
+      store<i32>(flags + <usize>k, 1); // group k / 4 is used
       const off = k * rowBytes;
       c = push(idx, val, c, off, i32x4.extract_lane(v, 0));
       c = push(idx, val, c, off + rowBytes, i32x4.extract_lane(v, 1));
       c = push(idx, val, c, off + 2 * rowBytes, i32x4.extract_lane(v, 2));
       c = push(idx, val, c, off + 3 * rowBytes, i32x4.extract_lane(v, 3));
     }
-    for (; k < nIn; k++) c = push(idx, val, c, k * rowBytes, load<i32>(at4(row, k)));
+    if (k < nIn) {
+      const c0 = c;
+      for (; k < nIn; k++) c = push(idx, val, c, k * rowBytes, load<i32>(at4(row, k)));
+      if (c != c0) store<i32>(flags + <usize>(nIn & ~3), 1);
+    }
     store<i32>(at4(L.nzStart, b + 1), c);
   }
   return c;
@@ -134,13 +141,22 @@ export function sparseForward(L: Layer, rows: i32, relu: bool): void {
 /**
  * dwt[k, :] = sum_b x[b, k] * dz[b, :] over the rows whose x[b, k] is non-zero, b ascending: for
  * each row, its dz block stays in registers while its non-zeros add into their dwt rows.
- *   input non-zeros: from compactRows, dz = dact: [rows, sOut], dwt: [nIn, sOut] (overwritten)
+ *   input non-zeros and flags: from compactRows, dz = dact: [rows, sOut], dwt: [nIn, sOut] (the rows of
+ *   used groups overwritten; the others are left as they are, and untransposeGrad does not read them)
  */
-export function sparseWeightGrad(L: Layer, rows: i32): void {
+export function sparseWeightGrad(L: Layer, rows: i32, flags: usize): void {
   const rowBytes = <usize>L.sOut << 2;
   const nv = L.sOut >> 2;
   const passes = (nv + 7) >> 3;
-  memory.fill(L.dwt, 0, <usize>L.nIn * rowBytes);
+  // zero the dwt rows of the used groups (the others are neither written nor read)
+  const nIn = L.nIn;
+  const z = zero4();
+  for (let k: i32 = 0; k < nIn; k += 4) {
+    if (!load<i32>(flags + <usize>k)) continue;
+    const n = min(4, nIn - k);
+    const end = L.dwt + <usize>(k + n) * rowBytes;
+    for (let p = L.dwt + <usize>k * rowBytes; p < end; p += 16) v128.store(p, z);
+  }
   for (let b = 0; b < rows; b++) {
     const t0 = load<i32>(at4(L.nzStart, b));
     const t1 = load<i32>(at4(L.nzStart, b + 1));
