@@ -1,5 +1,5 @@
 // `npm run bench`: training throughput for threads 1, 2, 4, 8 at batch sizes 50 and 512, each a
-// median of 3 repeats run side by side (the repeats interleave the configurations, so a noisy
+// median of 5 repeats run side by side (the repeats interleave the configurations, so a noisy
 // moment on a shared machine hits them all), with speedup, efficiency and peak RSS; and the
 // lesson's numpy loop on the same data where python3 with numpy is present. Writes a JSON file and
 // an SVG chart and prints a Markdown table.
@@ -18,7 +18,7 @@ const { values } = parseArgs({
     kernel: { type: 'string', default: 'wasm' },
     threads: { type: 'string', default: '1,2,4,8' },
     bs: { type: 'string', default: '50,512' },
-    repeats: { type: 'string', default: '3' },
+    repeats: { type: 'string', default: '5' },
     samples: { type: 'string', default: '100000' },
     out: { type: 'string', default: join(root, 'docs') },
   },
@@ -28,10 +28,13 @@ const bsList = values.bs.split(',').map(Number);
 const repeats = Number(values.repeats);
 const samples = Number(values.samples);
 const stepsFor = (bs) => Math.ceil(samples / bs);
+// A warm-up of half the measured steps: the machine's other load comes and goes in episodes, and a
+// short warm-up left some runs measuring the JIT's first minutes.
+const warmupFor = (bs) => String(Math.ceil(stepsFor(bs) / 2));
 
 function ours(threads, bs) {
   const steps = stepsFor(bs);
-  const out = execFileSync(process.execPath, [join(root, 'scripts/bench-step.mjs'), '--threads', String(threads), '--bs', String(bs), '--steps', String(steps), '--warmup', String(Math.ceil(steps / 10)), '--kernel', values.kernel], { encoding: 'utf8' });
+  const out = execFileSync(process.execPath, [join(root, 'scripts/bench-step.mjs'), '--threads', String(threads), '--bs', String(bs), '--steps', String(steps), '--warmup', warmupFor(bs), '--kernel', values.kernel], { encoding: 'utf8' });
   return JSON.parse(out);
 }
 
@@ -39,7 +42,7 @@ function numpy(bs) {
   const steps = stepsFor(bs);
   // One core's worth of numpy: BLAS limited to one thread.
   const env = { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1' };
-  const r = spawnSync('python3', [join(root, 'scripts/numpy_mlp.py'), '--bs', String(bs), '--steps', String(steps), '--warmup', String(Math.ceil(steps / 10))], { encoding: 'utf8', env });
+  const r = spawnSync('python3', [join(root, 'scripts/numpy_mlp.py'), '--bs', String(bs), '--steps', String(steps), '--warmup', warmupFor(bs)], { encoding: 'utf8', env });
   if (r.error || r.status !== 0) return null;
   return JSON.parse(r.stdout);
 }
