@@ -1,9 +1,10 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataError } from '../errors.js';
 import { heapAllocator, sliceSplit, type Allocator, type Dataset, type Split } from './dataset.js';
 import { checkLabels, classCount, loadIdxSplit } from './idx-split.js';
 import { MAX_CLASSES } from './limits.js';
+import { isFolder } from './read-file.js';
 
 /**
  * Where the validation rows come from. 'train-tail': the last rows of the training files (MNIST's
@@ -92,14 +93,7 @@ export function loadIdxFolder(dir: string, opts: IdxFolderOptions = {}): Dataset
 }
 
 function checkFolder(dir: string): void {
-  let isDir: boolean;
-  try {
-    isDir = statSync(dir).isDirectory();
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new DataError(dir, code === 'ENOENT' ? 'no such folder' : `cannot read (${code ?? String(e)})`);
-  }
-  if (!isDir) throw new DataError(dir, 'is not a folder (expected a folder of IDX files)');
+  if (!isFolder(dir, 'no such folder')) throw new DataError(dir, 'is not a folder (expected a folder of IDX files)');
 }
 
 /** `name` or `name.gz` in `dir`; the raw file wins when both are there (no gunzip needed). */

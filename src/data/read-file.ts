@@ -14,18 +14,30 @@ export function isGzip(bytes: Uint8Array): boolean {
  * corrupt or truncated stream, or a missing file is a DataError naming the file.
  */
 export function readDataFile(file: string): Uint8Array {
+  if (isFolder(file, 'no such file')) throw new DataError(file, 'is a folder, expected a file');
   let bytes: Uint8Array;
   try {
-    if (statSync(file).isDirectory()) throw new DataError(file, 'is a folder, expected a file');
     bytes = readFileSync(file);
   } catch (e) {
-    if (e instanceof DataError) throw e;
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new DataError(file, code === 'ENOENT' ? 'no such file' : `cannot read (${code ?? String(e)})`);
+    throw cannotRead(file, e, 'no such file');
   }
   if (isGzip(bytes)) return gunzip(bytes, file);
   if (file.endsWith('.gz')) throw new DataError(file, 'named .gz but is not gzip data');
   return bytes;
+}
+
+/** Whether a path is a folder; a missing or unreadable path is a DataError (`missing` says what was expected). */
+export function isFolder(path: string, missing: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch (e) {
+    throw cannotRead(path, e, missing);
+  }
+}
+
+function cannotRead(path: string, e: unknown, missing: string): DataError {
+  const code = (e as NodeJS.ErrnoException).code;
+  return new DataError(path, code === 'ENOENT' ? missing : `cannot read (${code ?? String(e)})`);
 }
 
 /** deflate never expands more than about 1032:1, so a larger declared size is a lie. */
