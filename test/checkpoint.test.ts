@@ -133,3 +133,22 @@ describe('--init-from', () => {
     });
   }
 });
+
+describe('a second Ctrl-C', () => {
+  it('ends the run at once and writes no checkpoint', async () => {
+    const file = join(dir, 'never-written.safetensors');
+    // The js kernel on all 10,000 validation rows: the final evaluation after the first signal takes
+    // long enough for the second to land before the save.
+    const child = spawn(process.execPath, [join(ROOT, 'dist/train.js'), '--threads', '1', '--kernel', 'js', '--train-rows', '20000', '--epochs', '1', '--save', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const closed = new Promise<[number | null, NodeJS.Signals | null]>((r) => child.on('close', (code, signal) => r([code, signal])));
+    let stdout = '';
+    await new Promise<void>((r) => child.stdout.on('data', (d) => (stdout += d).includes('MLP 784-50-10') && r()));
+    await new Promise((r) => setTimeout(r, 300));
+    child.kill('SIGINT');
+    await new Promise((r) => setTimeout(r, 300));
+    child.kill('SIGINT');
+    const [code, signal] = await closed;
+    expect(code === 130 || signal === 'SIGINT').toBe(true);
+    expect(existsSync(file)).toBe(false);
+  });
+});
