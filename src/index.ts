@@ -12,7 +12,8 @@ export { Rng } from './rng.js';
 export { UserError, DataError } from './errors.js';
 
 // data
-export type { Dataset, Split, Allocator } from './data/dataset.js';
+export type { Dataset, Split, Allocator, NonZeroIndex } from './data/dataset.js';
+export { buildNonZeroIndex } from './data/non-zero-index.js';
 export { heapAllocator, sliceSplit, headSplit } from './data/dataset.js';
 export { loadMnist, mnistDataDir, MNIST_TRAIN_ROWS } from './data/mnist.js';
 export { parseIdx, idxImages, idxLabels } from './data/idx.js';

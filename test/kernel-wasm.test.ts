@@ -14,6 +14,8 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import type { Split } from '../src/data/dataset.js';
+import { buildNonZeroIndex } from '../src/data/non-zero-index.js';
+import { arenaAllocator } from '../src/engine/arena-allocator.js';
 import { Arena } from '../src/engine/arena.js';
 import { createKernel, kernelScratchBytes } from '../src/kernels/create.js';
 import { KERNEL_NAMES } from '../src/kernels/kernel.js';
@@ -335,6 +337,88 @@ describe('wasm kernel determinism across V8 tiers', () => {
     expect(liftoff.split(' ').length).toBeGreaterThanOrEqual(2);
     expect(turbofan).toBe(liftoff);
     expect(tiering).toBe(liftoff);
+  });
+});
+
+describe('wasm kernel with the split\'s non-zero index', () => {
+  // With Split.nonZero the first layer copies its rows' lists instead of scanning the rows: the
+  // same lists, flags and count, so the same path choice and the same bytes.
+  const withIndex = (s: ReturnType<typeof setup>): Split => ({ ...s.data, nonZero: buildNonZeroIndex(s.data.x, s.data.n, s.data.nIn, arenaAllocator(s.arena)) });
+  /** the first byte where two gradients differ, or -1 (a short failure message for big arrays) */
+  const firstDiff = (a: Float32Array, b: Float32Array) => {
+    const x = bytes(a);
+    const y = bytes(b);
+    if (x.equals(y)) return -1;
+    let i = 0;
+    while (x[i] === y[i]) i++;
+    return i;
+  };
+
+  function expectSameBytes(s: ReturnType<typeof setup>, opts: WasmKernelOptions): void {
+    const indexed = withIndex(s);
+    const k = wasmKernel(s.arena, s.layout, Math.max(s.hi - s.lo, s.data.n), opts);
+    const a = runGradient(k, s);
+    const b = runGradient(k, { ...s, data: indexed });
+    const c = runGradient(k, s); // and back: nothing stays from the indexed call
+    expect(firstDiff(b.grad, a.grad)).toBe(-1);
+    expect(firstDiff(c.grad, a.grad)).toBe(-1);
+    expect(Object.is(b.stats.loss, a.stats.loss)).toBe(true);
+    expect(b.stats.correct).toBe(a.stats.correct);
+    // evaluation ignores the index
+    expect(k.evaluate(s.params, indexed, 0, s.data.n)).toEqual(k.evaluate(s.params, s.data, 0, s.data.n));
+  }
+
+  const cases: Case[] = [
+    { sizes: [784, 50, 10], rows: 25, density: 0.19, seed: 21 }, // bs 50's chunks of MNIST-like rows
+    { sizes: [784, 50, 10], rows: 64, density: 0.19, seed: 22 },
+    { sizes: [785, 51, 7], rows: 49, density: 0.2, seed: 23 }, // nIn not a multiple of 4
+    { sizes: [3, 5, 2], rows: 7, density: 0.5, seed: 24 }, // fewer inputs than a group
+    { sizes: [51, 7, 5], rows: 9, density: 1, seed: 25 }, // dense rows: the dense path
+    { sizes: [784, 50, 10], rows: 25, density: 0.02, seed: 26 }, // mostly empty rows
+  ];
+  for (const variant of VARIANTS) {
+    for (const c of cases) {
+      it(`${variant}: [${c.sizes}] x ${c.rows} rows, density ${c.density}: the same bytes with and without it, paths ${PATHS.join('/')}`, () => {
+        for (const path of PATHS) expectSameBytes(setup(c), { path, variant });
+      });
+    }
+    it(`${variant}: the same bytes for rows with -0 and NaN pixels, and all-zero rows`, () => {
+      for (const path of PATHS) {
+        const s = setup({ sizes: [784, 50, 10], rows: 25, density: 0.19, seed: 27 });
+        const rng = new Rng(5);
+        const xb = new Int32Array(s.data.x.buffer, s.data.x.byteOffset, s.data.x.length);
+        for (let i = 0; i < s.data.x.length; i++) {
+          if (rng.uniform() < 0.05) s.data.x[i] = -0;
+          else if (rng.uniform() < 0.002) xb[i] = 0x7fc00000 | Math.floor(rng.uniform() * 1000); // NaN with payloads
+        }
+        s.data.x.subarray(0, 784).fill(0);
+        s.idx[s.lo + 2] = 0;
+        expectSameBytes(s, { path, variant });
+        // only -0: finite results
+        for (let i = 0; i < s.data.x.length; i++) if (Number.isNaN(s.data.x[i])) s.data.x[i] = -0;
+        expectSameBytes(s, { path, variant });
+      }
+    });
+  }
+
+  it('rejects an index that does not fit the split or its rows, leaving the gradient alone', () => {
+    const s = setup({ sizes: [51, 7, 5], rows: 9, density: 0.5, seed: 28 });
+    const k = wasmKernel(s.arena, s.layout, 9);
+    const grad = s.arena.alloc('f32', s.layout.count).fill(7);
+    const data = withIndex(s);
+    const nz = data.nonZero!;
+    const i = s.idx[s.lo];
+    const t = nz.start[i];
+    nz.index[t] = 51; // an input outside the row
+    expect(() => k.gradient(s.params, data, s.idx, s.lo, s.hi, grad)).toThrow(/non-zero list/);
+    nz.index[t] = -1;
+    expect(() => k.gradient(s.params, data, s.idx, s.lo, s.hi, grad)).toThrow(/non-zero list/);
+    expect(grad.every((v) => v === 7)).toBe(true);
+    const short = { ...data, nonZero: { ...nz, start: nz.start.subarray(0, s.data.n) } };
+    expect(() => k.gradient(s.params, short, s.idx, s.lo, s.hi, grad)).toThrow(/non-zero index/);
+    const plain = { ...data, nonZero: buildNonZeroIndex(s.data.x, s.data.n, s.data.nIn, { f32: (n) => new Float32Array(n), i32: (n) => new Int32Array(n) }) };
+    expect(() => k.gradient(s.params, plain, s.idx, s.lo, s.hi, grad)).toThrow(TypeError);
+    expect(grad.every((v) => v === 7)).toBe(true);
   });
 });
 

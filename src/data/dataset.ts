@@ -6,6 +6,22 @@ export interface Split {
   y: Int32Array;
   n: number;
   nIn: number;
+  /**
+   * Optional, for kernels that walk only the non-zero inputs: each row's non-zero inputs, listed
+   * once (data/non-zero-index.ts; the trainer builds it for the training split of the wasm kernel).
+   * It must describe x as it is: a kernel trusts it. Kernels that have no use for it ignore it.
+   */
+  nonZero?: NonZeroIndex;
+}
+
+/** Row i's non-zero inputs (any bit set: -0 and NaN included) are index[start[i] .. start[i + 1]), k ascending. */
+export interface NonZeroIndex {
+  /** start: [n + 1] */
+  start: Int32Array;
+  /** index: [start[n]] input (pixel) ids k */
+  index: Int32Array;
+  /** value: [start[n]] the inputs' values x[i, index[t]] (bit for bit) */
+  value: Float32Array;
 }
 
 export interface Dataset {

@@ -3,7 +3,9 @@ import { createKernel, kernelScratchBytes } from '../kernels/create.js';
 import type { Kernel, KernelName } from '../kernels/kernel.js';
 import type { MlpLayout } from '../model/layout.js';
 import { mlpLayout } from '../model/layout.js';
+import { buildNonZeroIndex } from '../data/non-zero-index.js';
 import { Arena, viewOf, type Region } from './arena.js';
+import { arenaAllocator } from './arena-allocator.js';
 import { EVAL_CHUNK_ROWS, chunkCount, evalChunkCount, maxChunkRows } from './chunks.js';
 import { MAX_ITEMS, SPLIT_IDS, Word } from './step-control.js';
 
@@ -14,6 +16,10 @@ interface SplitRegions {
   y: Region;
   n: number;
   nIn: number;
+  /** the rows' non-zero lists (Split.nonZero): start [n + 1], index, value [nnz]; train split of the wasm kernel only */
+  nzStart?: Region;
+  nzIndex?: Region;
+  nzValue?: Region;
 }
 
 export interface StateOptions {
@@ -62,7 +68,8 @@ export interface SharedSetup {
  *   params [P]                  the flat parameter block (PyTorch state_dict layout)
  *   slots  [nChunks, P]         one gradient slot per chunk of the largest batch
  *   batch  [batchSize]          the current batch's sample ids
- *   splits                      the dataset, decoded once
+ *   splits                      the dataset, decoded once (with the wasm kernel, the training
+ *                               rows' non-zero lists too: data/non-zero-index.ts)
  *   control, hyper, results     how the threads agree on a step (step-control.ts)
  *   momentum [P]                SGD's momentum buffer, when momentum is on
  *   predictions [rows, C]       class probabilities from evaluation, when asked for
@@ -94,7 +101,11 @@ export class SharedState {
     this.results = viewOf(m, { ...setup.results, type: 'f64' });
     this.splits = {};
     for (const [name, s] of Object.entries(setup.splits) as [SplitName, SplitRegions][]) {
-      this.splits[name] = { x: viewOf(m, { ...s.x, type: 'f32' }), y: viewOf(m, { ...s.y, type: 'i32' }), n: s.n, nIn: s.nIn };
+      const split: Split = { x: viewOf(m, { ...s.x, type: 'f32' }), y: viewOf(m, { ...s.y, type: 'i32' }), n: s.n, nIn: s.nIn };
+      if (s.nzStart && s.nzIndex && s.nzValue) {
+        split.nonZero = { start: viewOf(m, { ...s.nzStart, type: 'i32' }), index: viewOf(m, { ...s.nzIndex, type: 'i32' }), value: viewOf(m, { ...s.nzValue, type: 'f32' }) };
+      }
+      this.splits[name] = split;
     }
     this.maxRows = maxRowsFor(setup.batchSize);
   }
@@ -128,7 +139,15 @@ export class SharedState {
     for (const name of SPLIT_IDS) {
       const s = data[name];
       if (!s) continue;
-      splits[name] = { x: place(arena, s.x, 'f32'), y: place(arena, s.y, 'i32'), n: s.n, nIn: s.nIn };
+      const r: SplitRegions = { x: place(arena, s.x, 'f32'), y: place(arena, s.y, 'i32'), n: s.n, nIn: s.nIn };
+      if (kernel === 'wasm' && name === 'train') {
+        // the wasm kernel copies a training row's non-zeros from this list instead of scanning the row
+        const nz = buildNonZeroIndex(s.x, s.n, s.nIn, arenaAllocator(arena));
+        r.nzStart = arena.regionOf(nz.start)!;
+        r.nzIndex = arena.regionOf(nz.index)!;
+        r.nzValue = arena.regionOf(nz.value)!;
+      }
+      splits[name] = r;
       items = Math.max(items, evalChunkCount(s.n));
       maxRows = Math.max(maxRows, s.n);
     }

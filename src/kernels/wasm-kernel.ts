@@ -19,7 +19,7 @@ export function wasmScratchBytes(layout: MlpLayout, maxRows: number): number {
   return wasmScratchPlan(layout, maxRows).bytes;
 }
 
-const STATUS_ERRORS: Record<number, string> = { 1: 'a sample id is outside the split', 2: 'a label is outside [0, nClasses)' };
+const STATUS_ERRORS: Record<number, string> = { 1: 'a sample id is outside the split', 2: 'a label is outside [0, nClasses)', 3: "a row's non-zero list does not fit the row" };
 
 /**
  * The WebAssembly SIMD kernel: each gradient or evaluate is one wasm call over the shared memory
@@ -54,7 +54,7 @@ export class WasmKernel implements Kernel {
     if (module === null) throw new Error('this Node cannot run the WebAssembly SIMD kernel');
     this.variant = variant;
     this.wasm = instantiate(module, memory);
-    const expected = [HEADER_BYTES, LAYER_BYTES, 4 * H.loss, 4 * H.correct, 4 * H.path];
+    const expected = [HEADER_BYTES, LAYER_BYTES, 4 * H.loss, 4 * H.correct, 4 * H.path, 4 * H.srcStart];
     if (expected.some((v, i) => this.wasm.headerLayout(i) !== v)) throw new Error('wasm kernel: the module and plan.ts disagree on the header layout');
 
     this.hdr = Math.ceil(scratch.byteOffset / 64) * 64;
@@ -73,7 +73,10 @@ export class WasmKernel implements Kernel {
     const rows = this.checkRows(lo, hi, idx.length);
     this.checkData(params, data);
     if (grad.length !== this.P) throw new RangeError(`grad has ${grad.length} values, the model ${this.P}`);
-    const status = this.wasm.gradient(this.hdr, addr(params), addr(data.x), addr(data.y), data.n, addr(idx) + 4 * lo, rows, addr(grad));
+    // with the split's non-zero lists, the first layer copies its rows' lists instead of scanning them
+    const nz = data.nonZero;
+    if (nz && (nz.start.length !== data.n + 1 || nz.start[data.n] !== nz.index.length || nz.value.length !== nz.index.length)) throw new RangeError('the split\'s non-zero index does not match its rows');
+    const status = this.wasm.gradient(this.hdr, addr(params), addr(data.x), addr(data.y), data.n, addr(idx) + 4 * lo, rows, addr(grad), nz ? addr(nz.start) : 0, nz ? addr(nz.index) : 0, nz ? addr(nz.value) : 0);
     return this.stats(status);
   }
 

@@ -9,7 +9,7 @@ const FILES: Record<WasmVariant, string> = { simd: 'kernel.wasm', relaxed: 'kern
 
 /** What the module exports (assembly/index.ts). Addresses are byte offsets in the shared memory. */
 export interface KernelExports {
-  gradient(hdr: number, params: number, x: number, y: number, n: number, idx: number, rows: number, grad: number): number;
+  gradient(hdr: number, params: number, x: number, y: number, n: number, idx: number, rows: number, grad: number, nzStart: number, nzIndex: number, nzValue: number): number;
   evaluate(hdr: number, params: number, x: number, y: number, rows: number, probs: number): number;
   headerLayout(i: number): number;
   sgdUpdate(params: number, slots: number, buf: number, P: number, nChunks: number, batchSize: number, lr: number, momentum: number, wd: number, lo: number, hi: number): void;

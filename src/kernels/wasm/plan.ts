@@ -8,7 +8,7 @@ import type { MlpLayout } from '../../model/layout.js';
 export const HEADER_BYTES = 64;
 export const LAYER_BYTES = 64;
 /** Header words (i32 index). */
-export const H = { nLayers: 0, maxRows: 1, nClasses: 2, path: 3, labels: 4, rows: 5, expTmp: 6, loss: 8, correct: 10, status: 11 } as const;
+export const H = { nLayers: 0, maxRows: 1, nClasses: 2, path: 3, labels: 4, rows: 5, expTmp: 6, srcIds: 7, loss: 8, correct: 10, status: 11, srcStart: 12, srcIndex: 13 } as const;
 /** Layer record words (i32 index from the record's start). */
 const LW = { nIn: 0, nOut: 1, sOut: 2, wOff: 3, bOff: 4, rowsTbl: 5, wt: 6, bias: 7, act: 8, dact: 9, dwt: 10, nzStart: 11, nzIdx: 12, nzVal: 13 } as const;
 

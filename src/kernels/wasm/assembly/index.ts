@@ -10,15 +10,21 @@ import { denseForward, denseWeightGrad } from './dense';
 import { Header, Layer, layerAt, Path, Status, usedFlags } from './layout';
 import { biasGrad, inputGrad, softmaxCrossEntropy, stageBias, transposeW, untransposeGrad } from './ops';
 import { at4 } from './simd';
-import { compactRows, sparseForward, sparseWeightGrad } from './sparse';
+import { compactRows, copyRows, sparseForward, sparseWeightGrad } from './sparse';
 
 /**
  * grad := d(sum of the losses of samples idx[0 .. rows)) / d params; H.loss, H.correct := the summed
  * loss and the number classified correctly. Returns a Status (the gradient is untouched unless Ok).
- *   params, grad: [P], x: [n, nIn], y: [n], idx: [rows]
+ * When nzStart is not 0, x's rows' non-zeros are listed there (Split.nonZero), and layer 0 copies
+ * its rows' lists instead of scanning them (same lists, so the same bytes).
+ *   params, grad: [P], x: [n, nIn], y: [n], idx: [rows], nzStart: [n + 1], nzIndex: [nzStart[n]]
  */
-export function gradient(hdr: usize, params: usize, x: usize, y: usize, n: i32, idx: usize, rows: i32, grad: usize): i32 {
+export function gradient(hdr: usize, params: usize, x: usize, y: usize, n: i32, idx: usize, rows: i32, grad: usize, nzStart: usize, nzIndex: usize, nzValue: usize): i32 {
   const H = changetype<Header>(hdr);
+  H.srcIds = idx;
+  H.srcStart = nzStart;
+  H.srcIndex = nzIndex;
+  H.srcValue = nzValue;
   const L0 = layerAt(H, 0);
   const rowBytes = <usize>L0.nIn << 2;
   for (let b = 0; b < rows; b++) {
@@ -30,7 +36,7 @@ export function gradient(hdr: usize, params: usize, x: usize, y: usize, n: i32, 
     store<i32>(at4(H.labels, b), label);
   }
   H.rows = rows;
-  forward(H, params, rows, true);
+  if (!forward(H, params, rows, true)) return fail(H, Status.BadList);
   const last = layerAt(H, H.nLayers - 1);
   softmaxCrossEntropy(H, last, rows, last.dact, 0);
   for (let l = H.nLayers - 1; l >= 0; l--) backward(H, l, params, grad, rows);
@@ -47,6 +53,7 @@ export function evaluate(hdr: usize, params: usize, x: usize, y: usize, rows: i3
   const H = changetype<Header>(hdr);
   const L0 = layerAt(H, 0);
   const rowBytes = <usize>L0.nIn << 2;
+  H.srcStart = 0; // lists its rows' non-zeros itself
   for (let b = 0; b < rows; b++) {
     const label = load<i32>(at4(y, b));
     if (<u32>label >= <u32>H.nClasses) return fail(H, Status.BadLabel);
@@ -67,13 +74,15 @@ function fail(H: Header, status: Status): i32 {
 
 /**
  * Each layer in turn: act[l] = lin(input) (ReLU but on the last), on the path its input's density
- * favours (`train`: the backward pass will follow, which weighs in the choice).
+ * favours (`train`: the backward pass will follow, which weighs in the choice). False if the input's
+ * non-zero lists (H.srcStart) do not fit the rows (the forward is then incomplete).
  */
-function forward(H: Header, params: usize, rows: i32, train: bool): void {
-  for (let l = 0; l < H.nLayers; l++) forwardLayer(H, l, params, rows, train);
+function forward(H: Header, params: usize, rows: i32, train: bool): bool {
+  for (let l = 0; l < H.nLayers; l++) if (!forwardLayer(H, l, params, rows, train)) return false;
+  return true;
 }
 
-function forwardLayer(H: Header, l: i32, params: usize, rows: i32, train: bool): void {
+function forwardLayer(H: Header, l: i32, params: usize, rows: i32, train: bool): bool {
   const L = layerAt(H, l);
   if (l > 0) {
     // the input rows are the previous layer's output
@@ -85,8 +94,12 @@ function forwardLayer(H: Header, l: i32, params: usize, rows: i32, train: bool):
   const relu = l < H.nLayers - 1;
   const flags = usedFlags(H, L);
   let sparse = H.path == Path.Sparse;
-  if (H.path == Path.Auto) sparse = sparseIsFaster(compactRows(L, rows, flags), rows, L.nIn, L.sOut, train);
-  else if (sparse) compactRows(L, rows, flags);
+  if (sparse || H.path == Path.Auto) {
+    // the same lists and count either way: copied from the input's own lists when it has them
+    const nnz = l == 0 && H.srcStart != 0 ? copyRows(L, rows, flags, H.srcIds, H.srcStart, H.srcIndex, H.srcValue) : compactRows(L, rows, flags);
+    if (nnz < 0) return false;
+    if (H.path == Path.Auto) sparse = sparseIsFaster(nnz, rows, L.nIn, L.sOut, train);
+  }
   L.mode = sparse ? Path.Sparse : Path.Dense;
   if (sparse) {
     transposeW(L, params, flags);
@@ -94,6 +107,7 @@ function forwardLayer(H: Header, l: i32, params: usize, rows: i32, train: bool):
   } else {
     denseForward(L, params, rows, relu);
   }
+  return true;
 }
 
 /**
@@ -119,7 +133,9 @@ function backward(H: Header, l: i32, params: usize, grad: usize, rows: i32): voi
  *   dense   rows*nIn*sOut         per pass (forward; the weight gradient is a second pass)
  *   sparse  nnz*sOut * 2.1        per pass, plus transposing W (and dW): nIn*sOut * 5.6 per pass,
  *           and listing the non-zeros: rows*nIn * 7
- * The choice depends only on the input (through nnz), so it is as deterministic as the rest.
+ * The choice depends only on the input (through nnz), so it is as deterministic as the rest. The
+ * listing term stays when the lists are copied (Split.nonZero), so whether a split has them never
+ * changes the choice, nor the bytes.
  */
 function sparseIsFaster(nnz: i32, rows: i32, nIn: i32, sOut: i32, train: bool): bool {
   const passes: f64 = train ? 2 : 1;
@@ -137,6 +153,7 @@ export function headerLayout(i: i32): i32 {
   if (i == 2) return <i32>offsetof<Header>('loss');
   if (i == 3) return <i32>offsetof<Header>('correct');
   if (i == 4) return <i32>offsetof<Header>('path');
+  if (i == 5) return <i32>offsetof<Header>('srcStart');
   return -1;
 }
 

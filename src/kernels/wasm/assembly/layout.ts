@@ -15,6 +15,8 @@ export const enum Status {
   Ok = 0,
   BadIndex = 1,
   BadLabel = 2,
+  /** a row's non-zero list (Split.nonZero) is longer than a row or names an input outside it */
+  BadList = 3,
 }
 
 @unmanaged
@@ -31,14 +33,19 @@ export class Header {
   rows: i32;
   /** expTmp [nClasses] f64: one row's exp(z - max) */
   expTmp: usize;
-  _pad1: i32;
+  /** srcIds [rows] i32: the last gradient call's sample ids (idx), for its rows' non-zero lists */
+  srcIds: usize;
   /** outputs of the last call: the summed loss, the number correct, Status */
   loss: f64;
   correct: i32;
   status: i32;
-  _pad2: i32;
-  _pad3: i32;
-  _pad4: i32;
+  /**
+   * the last call's input rows' non-zero lists (Split.nonZero), or srcStart = 0 when it has none
+   * (then layer 0 lists its input's non-zeros itself):  srcStart [n + 1], srcIndex [nnz] i32
+   */
+  srcStart: usize;
+  srcIndex: usize;
+  srcValue: usize;
   _pad5: i32;
 }
 

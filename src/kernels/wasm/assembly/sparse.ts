@@ -50,6 +50,58 @@ export function compactRows(L: Layer, rows: i32, flags: usize): i32 {
   return c;
 }
 
+/**
+ * compactRows' lists, flags and count, copied from the input's own non-zero lists (Split.nonZero)
+ * instead of scanning its rows: row b is sample i = ids[b], whose non-zeros are (index[t], value[t])
+ * for t in [start[i], start[i+1]), k ascending, so the rows themselves are not read. Returns -1 when
+ * a list does not fit (longer than a row, or an input outside it): nothing is then to be computed.
+ *   ids: [rows] i32, start: [n + 1] i32, index: [nnz] i32, value: [nnz] f32
+ */
+export function copyRows(L: Layer, rows: i32, flags: usize, ids: usize, start: usize, index: usize, value: usize): i32 {
+  const nIn = L.nIn;
+  const rowBytes = L.sOut << 2;
+  const scale = i32x4.splat(rowBytes);
+  const limit = i32x4.splat(nIn);
+  memory.fill(flags, 0, <usize>((nIn + 3) >> 2) << 2);
+  let c: i32 = 0;
+  store<i32>(L.nzStart, 0);
+  for (let b = 0; b < rows; b++) {
+    const i = load<i32>(at4(ids, b));
+    const t0 = load<i32>(at4(start, i));
+    const t1 = load<i32>(at4(start, i + 1));
+    if (<u32>(t1 - t0) > <u32>nIn) return -1;
+    let p = at4(index, t0);
+    let q = at4(value, t0);
+    const end = at4(index, t1);
+    let idx = at4(L.nzIdx, c);
+    let val = at4(L.nzVal, c);
+    for (; p + 16 <= end; p += 16, q += 16, idx += 16, val += 16) {
+      const k = v128.load(p);
+      const k0 = i32x4.extract_lane(k, 0);
+      const k1 = i32x4.extract_lane(k, 1);
+      const k2 = i32x4.extract_lane(k, 2);
+      const k3 = i32x4.extract_lane(k, 3);
+      if (v128.any_true(i32x4.ge_u(k, limit))) return -1;
+      v128.store(idx, i32x4.mul(k, scale));
+      v128.store(val, v128.load(q));
+      store<i32>(flags + <usize>(k0 & ~3), 1); // group k / 4 is used
+      store<i32>(flags + <usize>(k1 & ~3), 1);
+      store<i32>(flags + <usize>(k2 & ~3), 1);
+      store<i32>(flags + <usize>(k3 & ~3), 1);
+    }
+    for (; p < end; p += 4, q += 4, idx += 4, val += 4) {
+      const k = load<i32>(p);
+      if (<u32>k >= <u32>nIn) return -1;
+      store<i32>(idx, k * rowBytes);
+      store<i32>(val, load<i32>(q));
+      store<i32>(flags + <usize>(k & ~3), 1);
+    }
+    c += t1 - t0;
+    store<i32>(at4(L.nzStart, b + 1), c);
+  }
+  return c;
+}
+
 /** Writes entry c unconditionally and keeps it only if its bits are non-zero: no branch to mispredict. */
 // @ts-ignore: decorator
 @inline function push(idx: usize, val: usize, c: i32, off: i32, bits: i32): i32 {
