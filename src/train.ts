@@ -13,7 +13,7 @@ import type { Engine } from './engine/engine.js';
 import { UserError } from './errors.js';
 import { checkpointSizes, copyWeights, readSafetensors } from './io/load-weights.js';
 import { mlpSizes } from './model/layout.js';
-import { loadCheckpointTensors, readCheckpointInfo, saveCheckpoint } from './train/checkpoint.js';
+import { loadCheckpointTensors, readCheckpoint, saveCheckpoint } from './train/checkpoint.js';
 import { fit, type Callback, type FitProgress } from './train/fit.js';
 import { metricsLog } from './report/metrics-log.js';
 import { lossPlot } from './report/plot-callback.js';
@@ -31,7 +31,7 @@ async function main(): Promise<void> {
 }
 
 async function run(cli: TrainArgs, given: Set<keyof RunSettings>, signals: StopSignals): Promise<void> {
-  const resumed = cli.resume ? readCheckpointInfo<RunSettings>(cli.resume) : null;
+  const resumed = cli.resume ? readCheckpoint<RunSettings>(cli.resume) : null;
   const startWeights = cli.initFrom ? readSafetensors(cli.initFrom) : null;
   // A resumed run keeps its recorded settings, except those the command line gives again.
   const args: TrainArgs = resumed ? { ...cli, ...resumed.settings, ...pick(cli, given) } : cli;
@@ -49,7 +49,7 @@ async function run(cli: TrainArgs, given: Set<keyof RunSettings>, signals: StopS
     arena,
   );
   try {
-    if (resumed) loadCheckpointTensors(cli.resume!, engine);
+    if (resumed) loadCheckpointTensors(resumed, engine);
     if (startWeights) copyWeights(startWeights, cli.initFrom!, engine.layout, engine.params);
     await train(engine, loader, data, args, resumed?.progress, signals);
   } finally {

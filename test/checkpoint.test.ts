@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -150,5 +150,19 @@ describe('a second Ctrl-C', () => {
     const [code, signal] = await closed;
     expect(code === 130 || signal === 'SIGINT').toBe(true);
     expect(existsSync(file)).toBe(false);
+  });
+});
+
+describe('a checkpoint whose metadata lies', () => {
+  it('is refused before its claimed sizes are allocated', async () => {
+    const good = join(dir, 'honest.safetensors');
+    await ok(['--threads', '1', '--train-rows', '200', '--valid-rows', '100', '--epochs', '1', '--save', good]);
+    const st = decodeSafetensors(readFileSync(good), good);
+    const tensors = [...st.tensors].map(([name, t]) => ({ name, shape: t.shape, data: new Float32Array(new Uint8Array(t.bytes).buffer) }));
+    const liar = join(dir, 'liar.safetensors');
+    writeFileSync(liar, encodeSafetensors(tensors, { ...st.metadata, sizes: '[784,1000000,10]' }));
+    const r = await runCli('train.js', ['--threads', '1', '--resume', liar]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/liar\.safetensors: its sizes \[784, 1000000, 10\] need \d+ float32 weights, but its tensors hold \d+ bytes/);
   });
 });

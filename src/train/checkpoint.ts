@@ -1,8 +1,8 @@
 import { DataError } from '../errors.js';
 import type { Engine } from '../engine/engine.js';
-import { copyWeights, readSafetensors } from '../io/load-weights.js';
+import { checkpointSizes, copyWeights, readSafetensors } from '../io/load-weights.js';
 import { atomicWrite } from '../io/atomic-write.js';
-import { encodeSafetensors, type NamedTensor } from '../io/safetensors.js';
+import { encodeSafetensors, type DecodedSafetensors, type NamedTensor } from '../io/safetensors.js';
 import { checkFinite, type FitProgress } from './fit.js';
 
 /**
@@ -47,23 +47,36 @@ export function saveCheckpoint<S extends { seed: number; data?: string }>(path: 
   atomicWrite(path, encodeSafetensors(tensors, metadata));
 }
 
-/** The run a checkpoint recorded (its weights are loaded separately, into an engine of its sizes). */
-export function readCheckpointInfo<S>(file: string): CheckpointInfo<S> {
+/** A checkpoint as read from disk: the run it recorded, and its tensors. */
+export interface Checkpoint<S> extends CheckpointInfo<S> {
+  file: string;
+  tensors: DecodedSafetensors;
+}
+
+/**
+ * Reads a checkpoint once. Its sizes go through checkpointSizes, which refuses sizes needing more
+ * weights than the file holds, so nothing is allocated from a size the file cannot back.
+ */
+export function readCheckpoint<S>(file: string): Checkpoint<S> {
   const st = readSafetensors(file);
   const m = st.metadata;
   if (m.checkpoint !== FORMAT) {
     throw new DataError(file, 'is not a checkpoint this trainer wrote (no run to resume); use --init-from to start from its weights');
   }
+  let settings: S;
+  let progress: FitProgress;
   try {
-    return { sizes: JSON.parse(m.sizes), settings: JSON.parse(m.settings), progress: JSON.parse(m.progress) };
+    settings = JSON.parse(m.settings);
+    progress = JSON.parse(m.progress);
   } catch {
     throw new DataError(file, 'its checkpoint metadata is not valid JSON');
   }
+  return { file, tensors: st, sizes: checkpointSizes(st, file), settings, progress };
 }
 
 /** Loads a checkpoint's weights (and momentum buffers, when the engine keeps them) into the engine. */
-export function loadCheckpointTensors(file: string, engine: Engine): void {
-  const st = readSafetensors(file);
+export function loadCheckpointTensors(ckpt: Checkpoint<unknown>, engine: Engine): void {
+  const { file, tensors: st } = ckpt;
   copyWeights(st, file, engine.layout, engine.params);
   const momentum = engine.state.momentum;
   if (!momentum) return;
