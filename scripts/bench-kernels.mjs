@@ -1,20 +1,20 @@
 // npm run bench:kernels — the compute kernels on the 784-50-10 MLP with MNIST rows, one thread.
-//   GEMM stages: GFLOP/s per stage and chunk size (25 rows: bs 50's chunks; 32: bs 512's), counted
+//   GEMM stages: GFLOP/s per stage and chunk size (25 rows: bs 50's chunks; 64: bs 512's), counted
 //                as the dense product's 2*rows*nIn*nOut flops (so the sparse path's figure is an
 //                effective rate). The wasm stages are timed as the kernel runs them: the forward
-//                includes staging b (and, sparse, listing the non-zeros and transposing W), the
-//                weight gradient db and, sparse, transposing dW back; the input gradient includes
-//                transposing W.
+//                includes staging b (and, sparse, listing the non-zeros; W1 is stored transposed,
+//                so only the dense path converts it), the weight gradient db; the input gradient
+//                includes staging W2 in float64.
 //   whole chunks: samples/s of gradient() over every chunk of a batch (bs 50 = 2 x 25, bs 512 =
-//                16 x 32) and of evaluate() over 500-row chunks.
+//                8 x 64) and of evaluate() over 500-row chunks.
 // Each figure is the median of REPEATS timed runs, all cells taken in turn. Needs `npm run build`.
 import { Arena } from '../dist/engine/arena.js';
 import { arenaAllocator } from '../dist/engine/arena-allocator.js';
-import { chunkCount, chunkRange } from '../dist/engine/chunks.js';
+import { chunkCount, chunkRange, maxChunkRows } from '../dist/engine/chunks.js';
 import { loadMnist } from '../dist/data/mnist.js';
 import { kernelScratchBytes } from '../dist/kernels/create.js';
 import { kernelModule } from '../dist/kernels/wasm/module.js';
-import { WasmKernel } from '../dist/kernels/wasm-kernel.js';
+import { WasmKernel, wasmParamStorage } from '../dist/kernels/wasm-kernel.js';
 import { initParams } from '../dist/model/init.js';
 import { mlpLayout } from '../dist/model/layout.js';
 import { linBackward, linForward } from '../dist/nn/linear.js';
@@ -22,6 +22,8 @@ import { Mlp } from '../dist/nn/mlp.js';
 import { Rng } from '../dist/rng.js';
 
 const REPEATS = 7;
+/** rows of a chunk: bs 50's and bs 512's */
+const CHUNK_SIZES = [maxChunkRows(50), maxChunkRows(512)];
 const SIZES = [784, 50, 10];
 
 const arena = new Arena();
@@ -32,7 +34,11 @@ initParams(params, layout, 'kaiming', new Rng(1));
 const rng = new Rng(2);
 const batch = arena.alloc('i32', 512);
 for (let i = 0; i < batch.length; i++) batch[i] = Math.floor(rng.uniform() * data.n);
-const grads = arena.alloc('f32', 16 * layout.count);
+// the wasm kernel takes the parameters as it stores them (the first W transposed)
+const storage = wasmParamStorage(layout);
+const stored = arena.alloc('f32', storage.count);
+storage.store(params, stored);
+const grads = arena.alloc('f32', chunkCount(512) * storage.count);
 const MAX_ROWS = 500;
 
 /**
@@ -103,14 +109,14 @@ function jsStages(R) {
 /** Cells per stage of a wasm kernel of its own on the chunk batch[0, R), as its gradient() runs them. */
 function wasmStages(path, variant, R) {
   const k = wasmKernel(path, variant);
-  const g = arena.alloc('f32', layout.count);
-  k.gradient(params, data, batch, 0, R, g); // the state each stage re-runs from
+  const g = arena.alloc('f32', storage.count);
+  k.gradient(stored, data, batch, 0, R, g); // the state each stage re-runs from
   const stages = [
-    cell(() => k.stage('forward', 0, params, g)),
-    cell(() => k.stage('weightGrad', 0, params, g)),
-    cell(() => k.stage('forward', 1, params, g)),
-    cell(() => k.stage('weightGrad', 1, params, g)),
-    cell(() => k.stage('inputGrad', 1, params, g)),
+    cell(() => k.stage('forward', 0, stored, g)),
+    cell(() => k.stage('weightGrad', 0, stored, g)),
+    cell(() => k.stage('forward', 1, stored, g)),
+    cell(() => k.stage('weightGrad', 1, stored, g)),
+    cell(() => k.stage('inputGrad', 1, stored, g)),
   ];
   return () => stages.map(median);
 }
@@ -120,7 +126,7 @@ for (const v of wasmVariants) {
   for (const path of ['sparse', 'dense']) gemmColumns.push([`wasm ${path}${v === 'relaxed' ? ' (FMA)' : ''}`, (R) => wasmStages(path, v, R)]);
 }
 const gemmCells = {};
-for (const R of [25, 32]) for (const [name, make] of gemmColumns) gemmCells[`${name}@${R}`] = make(R);
+for (const R of CHUNK_SIZES) for (const [name, make] of gemmColumns) gemmCells[`${name}@${R}`] = make(R);
 
 // ---- whole chunks ------------------------------------------------------------------------------
 const kernels = [['js', new Mlp(layout, MAX_ROWS)]];
@@ -129,22 +135,23 @@ for (const v of wasmVariants) kernels.push([`wasm${v === 'relaxed' ? ' (FMA)' : 
 /** A cell for gradient() over the chunks of one batch of bs rows, one chunk after another; gives samples/s. */
 function batchRate(k, bs) {
   const n = chunkCount(bs);
+  const [p, P] = k.name === 'wasm' ? [stored, storage.count] : [params, layout.count];
   const c = cell(() => {
     for (let i = 0; i < n; i++) {
       const [lo, hi] = chunkRange(bs, n, i);
-      k.gradient(params, data, batch, lo, hi, grads.subarray(i * layout.count, (i + 1) * layout.count));
+      k.gradient(p, data, batch, lo, hi, grads.subarray(i * P, (i + 1) * P));
     }
   }, 60);
   return () => bs / median(c);
 }
 
 const rows = [
-  ['gradient, bs 50 (2 chunks x 25)', (k) => batchRate(k, 50)],
-  ['gradient, bs 512 (16 chunks x 32)', (k) => batchRate(k, 512)],
+  [`gradient, bs 50 (${chunkCount(50)} chunks x ${maxChunkRows(50)})`, (k) => batchRate(k, 50)],
+  [`gradient, bs 512 (${chunkCount(512)} chunks x ${maxChunkRows(512)})`, (k) => batchRate(k, 512)],
   [
     'evaluate, 500-row chunks',
     (k) => {
-      const c = cell(() => k.evaluate(params, data, 0, MAX_ROWS), 60);
+      const c = cell(() => k.evaluate(k.name === 'wasm' ? stored : params, data, 0, MAX_ROWS), 60);
       return () => MAX_ROWS / median(c);
     },
   ],
@@ -158,7 +165,7 @@ console.log(`## GEMM stages, GFLOP/s (784-50-10, MNIST rows, 1 thread; median of
 console.log(`| stage | rows | ${gemmColumns.map(([n]) => n).join(' | ')} |`);
 console.log(`|---|---|${gemmColumns.map(() => '---:').join('|')}|`);
 STAGES.forEach((st, i) => {
-  for (const R of [25, 32]) {
+  for (const R of CHUNK_SIZES) {
     const gflops = gemmColumns.map(([n]) => (st.flops(R) / gemm[`${n}@${R}`][i] / 1e9).toFixed(2));
     console.log(`| ${st.name} | ${R} | ${gflops.join(' | ')} |`);
   }

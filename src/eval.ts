@@ -102,7 +102,7 @@ async function main(): Promise<void> {
   let report: EvalReport;
   let wrote = '';
   try {
-    engine.params.set(weights);
+    engine.setWeights(weights);
     const stats = await engine.evaluate(args.split);
     const C = data.nClasses;
     const probs = engine.predictions(args.split); // [rows, C]

@@ -50,7 +50,11 @@ async function run(cli: TrainArgs, given: Set<keyof RunSettings>, signals: StopS
   );
   try {
     if (resumed) loadCheckpointTensors(resumed, engine);
-    if (startWeights) copyWeights(startWeights, cli.initFrom!, engine.layout, engine.params);
+    if (startWeights) {
+      const weights = new Float32Array(engine.layout.count);
+      copyWeights(startWeights, cli.initFrom!, engine.layout, weights);
+      engine.setWeights(weights);
+    }
     await train(engine, loader, data, args, resumed?.progress, signals);
   } finally {
     await engine.close();

@@ -48,7 +48,10 @@ export function createTrainer(data: Dataset, options: Partial<TrainerOptions> = 
   const batchSize = Math.min(o.batchSize, n);
   const sizes = mlpSizes(data.nIn, o.hidden, data.nClasses);
   const state = SharedState.create(arena, data, { sizes, batchSize, kernel: o.kernel, threads: o.threads, momentum: o.momentum, predictions: o.predictions });
-  initParams(state.params, state.layout, o.init, new Rng(o.seed));
+  // initialised in the model layout (the same numbers for every kernel), stored as the kernel keeps them
+  const weights = new Float32Array(state.layout.count);
+  initParams(weights, state.layout, o.init, new Rng(o.seed));
+  state.storage.store(weights, state.params);
   const engine = new Engine(state, o.threads);
   // The shuffle has its own stream, so that turning it on or off leaves the initial weights as they are.
   const sampler = o.shuffle ? new RandomSampler(n, shuffleSeed(o.seed)) : new SequentialSampler(n);

@@ -23,7 +23,8 @@ async function run(c: Case, threads: number) {
   const { engine, loader } = createTrainer(c.data, { threads, hidden: c.hidden, batchSize: c.bs, seed: 5 }, arena);
   try {
     const r = await fit(engine, loader, { epochs: c.epochs, lr: 0.1, maxSteps: c.maxSteps });
-    return { bytes: Buffer.from(new Uint8Array(engine.params.buffer, engine.params.byteOffset, engine.params.byteLength)), result: r };
+    const w = engine.weights();
+    return { bytes: Buffer.from(new Uint8Array(w.buffer, w.byteOffset, w.byteLength)), result: r };
   } finally {
     await engine.close();
   }

@@ -17,11 +17,11 @@ import type { Split } from '../src/data/dataset.js';
 import { buildNonZeroIndex } from '../src/data/non-zero-index.js';
 import { arenaAllocator } from '../src/engine/arena-allocator.js';
 import { Arena } from '../src/engine/arena.js';
-import { createKernel, kernelScratchBytes } from '../src/kernels/create.js';
+import { createKernel, kernelScratchBytes, paramStorage } from '../src/kernels/create.js';
 import { KERNEL_NAMES } from '../src/kernels/kernel.js';
 import { kernelModule } from '../src/kernels/wasm/module.js';
 import type { WasmPath } from '../src/kernels/wasm/plan.js';
-import { WasmKernel, type WasmKernelOptions } from '../src/kernels/wasm-kernel.js';
+import { WasmKernel, wasmParamStorage, type WasmKernelOptions } from '../src/kernels/wasm-kernel.js';
 import { mlpLayout, type MlpLayout } from '../src/model/layout.js';
 import { Mlp } from '../src/nn/mlp.js';
 import { Rng } from '../src/rng.js';
@@ -62,19 +62,23 @@ function setup(c: Case, arena = new Arena()) {
   }
   const y = arena.alloc('i32', n);
   for (let i = 0; i < n; i++) y[i] = Math.floor(rng.uniform() * nClasses);
-  const params = arena.alloc('f32', layout.count);
+  // the weights in the model layout (the reference's), and as the wasm kernel stores them
+  const model = new Float32Array(layout.count);
   for (const l of layout.linears) {
     const scale = Math.sqrt(6 / l.nIn) / (c.density < 1 ? Math.sqrt(c.density) : 1);
-    for (let i = 0; i < l.weight.length; i++) params[l.weight.offset + i] = (rng.uniform() - 0.5) * scale;
-    for (let i = 0; i < l.bias.length; i++) params[l.bias.offset + i] = (rng.uniform() - 0.5) * 0.2;
+    for (let i = 0; i < l.weight.length; i++) model[l.weight.offset + i] = (rng.uniform() - 0.5) * scale;
+    for (let i = 0; i < l.bias.length; i++) model[l.bias.offset + i] = (rng.uniform() - 0.5) * 0.2;
   }
+  const storage = wasmParamStorage(layout);
+  const params = arena.alloc('f32', storage.count);
+  storage.store(model, params);
   // the chunk sits at [lo, hi) of a longer idx, out of order, with repeats
   const lo = 2;
   const idx = arena.alloc('i32', c.rows + 4);
   for (let i = 0; i < idx.length; i++) idx[i] = Math.floor(rng.uniform() * n);
   if (c.rows >= 2) idx[lo + 1] = idx[lo];
   const data: Split = { x, y, n, nIn };
-  return { arena, layout, data, params, idx, lo, hi: lo + c.rows };
+  return { arena, layout, storage, P: storage.count, data, model, params, idx, lo, hi: lo + c.rows };
 }
 
 function wasmKernel(arena: Arena, layout: MlpLayout, maxRows: number, opts: WasmKernelOptions = {}): WasmKernel {
@@ -84,7 +88,7 @@ function wasmKernel(arena: Arena, layout: MlpLayout, maxRows: number, opts: Wasm
 
 /** The kernel's gradient of the case's chunk, grad pre-filled with NaN to check it is overwritten. */
 function runGradient(k: WasmKernel, s: ReturnType<typeof setup>) {
-  const grad = s.arena.alloc('f32', s.layout.count).fill(NaN);
+  const grad = s.arena.alloc('f32', s.P).fill(NaN);
   const stats = k.gradient(s.params, s.data, s.idx, s.lo, s.hi, grad);
   return { grad, stats };
 }
@@ -92,10 +96,10 @@ function runGradient(k: WasmKernel, s: ReturnType<typeof setup>) {
 function reference(s: ReturnType<typeof setup>, rows: number) {
   const ref = new Mlp(s.layout, Math.max(rows, s.data.n));
   const grad = new Float32Array(s.layout.count);
-  const stats = ref.gradient(s.params, s.data, s.idx, s.lo, s.hi, grad);
+  const stats = ref.gradient(s.model, s.data, s.idx, s.lo, s.hi, grad);
   const nClasses = s.layout.sizes[s.layout.sizes.length - 1];
   const preds = new Float32Array(s.data.n * nClasses);
-  const evalStats = ref.evaluate(s.params, s.data, 0, s.data.n, preds);
+  const evalStats = ref.evaluate(s.model, s.data, 0, s.data.n, preds);
   return { grad, stats, preds, evalStats };
 }
 
@@ -103,7 +107,12 @@ function expectAgreement(c: Case, path: WasmPath, variant: 'simd' | 'relaxed'): 
   const s = setup(c);
   const ref = reference(s, c.rows);
   const k = wasmKernel(s.arena, s.layout, Math.max(c.rows, s.data.n), { path, variant });
-  const { grad, stats } = runGradient(k, s);
+  const { grad: stored, stats } = runGradient(k, s);
+  // the slot holds the gradient as the parameters are stored (first dW transposed), its padding zero
+  const grad = s.storage.toModel(stored);
+  const again = new Float32Array(s.P);
+  s.storage.store(grad, again);
+  expect(bytes(again).equals(bytes(stored)), 'the stored gradient is its model-layout values, padding zero').toBe(true);
   for (const t of s.layout.tensors) {
     const e = relErr(grad.subarray(t.offset, t.offset + t.length), ref.grad.subarray(t.offset, t.offset + t.length));
     expect(e, `${t.name} [${t.shape}]`).toBeLessThan(TOL);
@@ -236,7 +245,7 @@ describe('wasm kernel determinism', () => {
   it('gives the same bytes on a worker thread with its own instance', async () => {
     const s = setup(c);
     const mine = runGradient(wasmKernel(s.arena, s.layout, 33), s);
-    const theirs = s.arena.alloc('f32', s.layout.count).fill(NaN);
+    const theirs = s.arena.alloc('f32', s.P).fill(NaN);
     const scratch = s.arena.alloc('u8', kernelScratchBytes('wasm', s.layout, 33));
     const dir = mkdtempSync(join(tmpdir(), 'kernel-wasm-'));
     const file = join(dir, 'worker.mjs');
@@ -296,7 +305,7 @@ describe('wasm kernel determinism across V8 tiers', () => {
        import { Arena } from ${dist('engine/arena.js')};
        import { kernelScratchBytes } from ${dist('kernels/create.js')};
        import { kernelModule } from ${dist('kernels/wasm/module.js')};
-       import { WasmKernel } from ${dist('kernels/wasm-kernel.js')};
+       import { WasmKernel, wasmParamStorage } from ${dist('kernels/wasm-kernel.js')};
        import { mlpLayout } from ${dist('model/layout.js')};
        import { Rng } from ${dist('rng.js')};
        const rng = new Rng(9);
@@ -306,9 +315,11 @@ describe('wasm kernel determinism across V8 tiers', () => {
        const fill = (a, f) => { for (let i = 0; i < a.length; i++) a[i] = f(); return a; }; // in place: map() would copy out of the arena
        const x = fill(arena.alloc('f32', n * nIn), () => (rng.uniform() < 0.3 ? rng.uniform() : 0));
        const y = fill(arena.alloc('i32', n), () => Math.floor(rng.uniform() * 10));
-       const params = fill(arena.alloc('f32', layout.count), () => rng.uniform() - 0.5);
+       const storage = wasmParamStorage(layout);
+       const params = arena.alloc('f32', storage.count);
+       storage.store(fill(new Float32Array(layout.count), () => rng.uniform() - 0.5), params);
        const idx = fill(arena.alloc('i32', rows), () => Math.floor(rng.uniform() * n));
-       const grad = arena.alloc('f32', layout.count);
+       const grad = arena.alloc('f32', storage.count);
        const reps = Number(process.argv[2]);
        const out = [];
        for (const variant of ['simd', 'relaxed'].filter((v) => kernelModule(v) !== null)) {
@@ -404,7 +415,7 @@ describe('wasm kernel with the split\'s non-zero index', () => {
   it('rejects an index that does not fit the split or its rows, leaving the gradient alone', () => {
     const s = setup({ sizes: [51, 7, 5], rows: 9, density: 0.5, seed: 28 });
     const k = wasmKernel(s.arena, s.layout, 9);
-    const grad = s.arena.alloc('f32', s.layout.count).fill(7);
+    const grad = s.arena.alloc('f32', s.P).fill(7);
     const data = withIndex(s);
     const nz = data.nonZero!;
     const i = s.idx[s.lo];
@@ -431,7 +442,7 @@ describe('wasm kernel memory and errors', () => {
     const guards = [guard()];
     const s = setup(c, arena);
     guards.push(guard());
-    const grad = arena.alloc('f32', s.layout.count);
+    const grad = arena.alloc('f32', s.P);
     guards.push(guard());
     const scratch = arena.alloc('u8', kernelScratchBytes('wasm', s.layout, c.rows));
     guards.push(guard());
@@ -449,7 +460,7 @@ describe('wasm kernel memory and errors', () => {
   it('gives zero gradient and zero stats for an empty chunk', () => {
     const s = setup(c);
     const k = wasmKernel(s.arena, s.layout, c.rows);
-    const grad = s.arena.alloc('f32', s.layout.count).fill(NaN);
+    const grad = s.arena.alloc('f32', s.P).fill(NaN);
     expect(k.gradient(s.params, s.data, s.idx, 3, 3, grad)).toEqual({ loss: 0, correct: 0 });
     expect(grad.every((v) => v === 0)).toBe(true);
     expect(k.evaluate(s.params, s.data, 1, 1)).toEqual({ loss: 0, correct: 0 });
@@ -472,7 +483,7 @@ describe('wasm kernel memory and errors', () => {
   it('rejects out-of-range ids, labels and sizes, leaving the gradient alone', () => {
     const s = setup(c);
     const k = wasmKernel(s.arena, s.layout, c.rows);
-    const grad = s.arena.alloc('f32', s.layout.count).fill(7);
+    const grad = s.arena.alloc('f32', s.P).fill(7);
     const badIdx = s.arena.alloc('i32', 2);
     badIdx.set([0, s.data.n]);
     expect(() => k.gradient(s.params, s.data, badIdx, 0, 2, grad)).toThrow(/sample id/);
@@ -483,7 +494,7 @@ describe('wasm kernel memory and errors', () => {
     expect(() => k.gradient(s.params, s.data, s.idx, s.lo, s.hi, grad)).toThrow(/label/);
     expect(() => k.gradient(s.params, s.data, s.idx, 0, c.rows + 1, grad)).toThrow(RangeError);
     expect(() => k.gradient(s.params, s.data, s.idx, 0, s.idx.length + 1, grad)).toThrow(RangeError);
-    expect(() => k.gradient(s.params, s.data, s.idx, 0, 1, new Float32Array(s.layout.count))).toThrow(TypeError);
+    expect(() => k.gradient(s.params, s.data, s.idx, 0, 1, new Float32Array(s.P))).toThrow(TypeError);
     expect(() => k.gradient(s.params.slice(), s.data, s.idx, 0, 1, grad)).toThrow(TypeError);
     expect(() => k.evaluate(s.params, s.data, 0, s.data.n + 1)).toThrow(RangeError);
   });
@@ -495,10 +506,11 @@ describe('wasm kernel memory and errors', () => {
     expect(bytes).toBeGreaterThan(0);
     const k = createKernel('wasm', { layout: s.layout, maxRows: c.rows, memory: s.arena.memory, scratch: s.arena.alloc('u8', bytes) });
     expect(k.name).toBe('wasm');
-    const grad = s.arena.alloc('f32', s.layout.count);
+    const grad = s.arena.alloc('f32', s.P);
     const ref = reference(s, c.rows);
     const stats = k.gradient(s.params, s.data, s.idx, s.lo, s.hi, grad);
-    expect(relErr(grad, ref.grad)).toBeLessThan(TOL);
+    expect(relErr(s.storage.toModel(grad), ref.grad)).toBeLessThan(TOL);
+    expect(paramStorage('wasm', s.layout).count).toBe(s.P);
     expect(stats.correct).toBe(ref.stats.correct);
     expect(() => new WasmKernel({ layout: s.layout, maxRows: c.rows, memory: s.arena.memory, scratch: s.arena.alloc('u8', bytes - 128) })).toThrow(/scratch/);
   });

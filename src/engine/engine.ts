@@ -53,9 +53,27 @@ export class Engine {
     return this.state.layout;
   }
 
-  /** The flat parameter block [P], shared with the workers. */
-  get params(): Float32Array {
-    return this.state.params;
+  /** A copy of the parameters in the model layout (PyTorch's state_dict order and shapes). */
+  weights(): Float32Array {
+    return this.state.storage.toModel(this.state.params);
+  }
+
+  /** Sets the parameters from `weights`, in the model layout.   weights: [layout.count] */
+  setWeights(weights: Float32Array): void {
+    this.state.storage.store(weights, this.state.params);
+  }
+
+  /** A copy of SGD's momentum buffer in the model layout, or null without momentum. */
+  momentumBuffer(): Float32Array | null {
+    const m = this.state.momentum;
+    return m && this.state.storage.toModel(m);
+  }
+
+  /** Sets SGD's momentum buffer from `buf`, in the model layout.   buf: [layout.count] */
+  setMomentumBuffer(buf: Float32Array): void {
+    const m = this.state.momentum;
+    if (m === null) throw new Error('momentum needs a state created with momentum: true');
+    this.state.storage.store(buf, m);
   }
 
   /**

@@ -1,5 +1,6 @@
 import type { Dataset, Split } from '../data/dataset.js';
-import { createKernel, kernelScratchBytes } from '../kernels/create.js';
+import { createKernel, kernelScratchBytes, paramStorage } from '../kernels/create.js';
+import type { ParamStorage } from '../kernels/param-storage.js';
 import type { Kernel, KernelName } from '../kernels/kernel.js';
 import type { MlpLayout } from '../model/layout.js';
 import { mlpLayout } from '../model/layout.js';
@@ -65,8 +66,9 @@ export interface SharedSetup {
 
 /**
  * Everything the threads share, as views over one arena:
- *   params [P]                  the flat parameter block (PyTorch state_dict layout)
- *   slots  [nChunks, P]         one gradient slot per chunk of the largest batch
+ *   params [P]                  the flat parameter block, as the kernel stores it (`storage`: the
+ *                               model layout, or the wasm kernel's with the first W transposed)
+ *   slots  [nChunks, P]         one gradient slot per chunk of the largest batch (same storage)
  *   batch  [batchSize]          the current batch's sample ids
  *   splits                      the dataset, decoded once (with the wasm kernel, the training
  *                               rows' non-zero lists too: data/non-zero-index.ts)
@@ -76,6 +78,8 @@ export interface SharedSetup {
  */
 export class SharedState {
   readonly layout: MlpLayout;
+  /** how params, slots and momentum are laid out (P = storage.count) */
+  readonly storage: ParamStorage;
   readonly params: Float32Array;
   readonly slots: Float32Array;
   readonly batch: Int32Array;
@@ -91,6 +95,7 @@ export class SharedState {
   private constructor(readonly setup: SharedSetup) {
     const m = setup.memory;
     this.layout = mlpLayout(setup.sizes);
+    this.storage = paramStorage(setup.kernel, this.layout);
     this.params = viewOf(m, { ...setup.params, type: 'f32' });
     this.slots = viewOf(m, { ...setup.slots, type: 'f32' });
     this.batch = viewOf(m, { ...setup.batch, type: 'i32' });
@@ -131,7 +136,7 @@ export class SharedState {
   static create(arena: Arena, data: Dataset, opts: StateOptions): SharedState {
     const { sizes, batchSize, kernel, threads } = opts;
     const layout = mlpLayout(sizes);
-    const P = layout.count;
+    const P = paramStorage(kernel, layout).count;
     const scratchBytes = kernelScratchBytes(kernel, layout, maxRowsFor(batchSize));
     const splits: Partial<Record<SplitName, SplitRegions>> = {};
     let items = chunkCount(batchSize);

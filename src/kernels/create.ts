@@ -1,7 +1,8 @@
 import type { MlpLayout } from '../model/layout.js';
 import { Mlp } from '../nn/mlp.js';
 import type { Kernel, KernelName } from './kernel.js';
-import { WasmKernel, wasmScratchBytes } from './wasm-kernel.js';
+import { ParamStorage } from './param-storage.js';
+import { WasmKernel, wasmParamStorage, wasmScratchBytes } from './wasm-kernel.js';
 
 /** What a kernel instance is given: one per thread. */
 export interface KernelContext {
@@ -31,4 +32,12 @@ export function createKernel(name: KernelName, ctx: KernelContext): Kernel {
     case 'wasm':
       return new WasmKernel(ctx);
   }
+}
+
+/**
+ * How kernel `name` stores the parameters (and gradient slots, and the momentum buffer) in the shared
+ * block: the wasm kernel keeps the first layer's W transposed, the js kernel the model layout.
+ */
+export function paramStorage(name: KernelName, layout: MlpLayout): ParamStorage {
+  return name === 'wasm' ? wasmParamStorage(layout) : new ParamStorage(layout, false);
 }

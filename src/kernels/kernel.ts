@@ -14,7 +14,8 @@ export interface Kernel {
   /**
    * grad := the sum over rows r in [lo, hi) of d loss(sample idx[r]) / d params (overwritten, same
    * layout as params). Returns the summed loss and the number classified correctly.
-   *   params, grad: [P], data.x: [n, nIn], data.y: [n], idx: [>= hi]
+   *   params, grad: [P] as the kernel stores them (create.ts paramStorage), data.x: [n, nIn],
+   *   data.y: [n], idx: [>= hi]
    */
   gradient(params: Float32Array, data: Split, idx: Int32Array, lo: number, hi: number, grad: Float32Array): Stats;
   /**

@@ -4,8 +4,9 @@ import type { Stats } from '../nn/types.js';
 import type { SgdOptions } from '../optim/sgd.js';
 import type { KernelContext } from './create.js';
 import type { Kernel } from './kernel.js';
+import { ParamStorage } from './param-storage.js';
 import { instantiate, kernelModule, type KernelExports, type WasmVariant } from './wasm/module.js';
-import { H, HEADER_BYTES, LAYER_BYTES, PATHS, wasmScratchPlan, type ScratchPlan, type WasmPath } from './wasm/plan.js';
+import { H, HEADER_BYTES, LAYER_BYTES, LAYER_WTRANS_BYTE, PATHS, wasmScratchPlan, type ScratchPlan, type WasmPath } from './wasm/plan.js';
 
 export interface WasmKernelOptions {
   /** 'auto' (default) picks per layer and call from the input's density; tests force each path */
@@ -14,9 +15,17 @@ export interface WasmKernelOptions {
   variant?: WasmVariant;
 }
 
+/**
+ * How the wasm kernel stores the parameters: the first layer's W transposed (Wᵀ [pad4(nIn),
+ * pad4(nOut)]), so its sparse path reads and writes rows of Wᵀ in place, with no transposes per chunk.
+ */
+export function wasmParamStorage(layout: MlpLayout): ParamStorage {
+  return new ParamStorage(layout, true);
+}
+
 /** Bytes of shared scratch one wasm kernel needs for `layout` and chunks of up to maxRows rows. */
 export function wasmScratchBytes(layout: MlpLayout, maxRows: number): number {
-  return wasmScratchPlan(layout, maxRows).bytes;
+  return wasmScratchPlan(wasmParamStorage(layout), maxRows).bytes;
 }
 
 const STATUS_ERRORS: Record<number, string> = { 1: 'a sample id is outside the split', 2: 'a label is outside [0, nClasses)', 3: "a row's non-zero list does not fit the row" };
@@ -29,6 +38,8 @@ const STATUS_ERRORS: Record<number, string> = { 1: 'a sample id is outside the s
 export class WasmKernel implements Kernel {
   readonly name = 'wasm';
   readonly variant: WasmVariant;
+  /** the parameter block, gradients and momentum buffer it takes are laid out this way */
+  readonly storage: ParamStorage;
   private readonly wasm: KernelExports;
   private readonly plan: ScratchPlan;
   /** byte address of the header (the scratch start, rounded up to 64) */
@@ -42,7 +53,8 @@ export class WasmKernel implements Kernel {
 
   constructor(ctx: KernelContext, opts: WasmKernelOptions = {}) {
     const { layout, maxRows, memory, scratch } = ctx;
-    this.plan = wasmScratchPlan(layout, maxRows);
+    this.storage = wasmParamStorage(layout);
+    this.plan = wasmScratchPlan(this.storage, maxRows);
     if (scratch.byteLength < this.plan.bytes) throw new RangeError(`wasm kernel scratch: ${scratch.byteLength} bytes given, ${this.plan.bytes} needed`);
     if (!isShared(scratch)) throw new TypeError('wasm kernel scratch must lie in the shared memory');
     let variant = opts.variant ?? 'simd';
@@ -54,7 +66,7 @@ export class WasmKernel implements Kernel {
     if (module === null) throw new Error('this Node cannot run the WebAssembly SIMD kernel');
     this.variant = variant;
     this.wasm = instantiate(module, memory);
-    const expected = [HEADER_BYTES, LAYER_BYTES, 4 * H.loss, 4 * H.correct, 4 * H.path, 4 * H.srcStart];
+    const expected = [HEADER_BYTES, LAYER_BYTES, 4 * H.loss, 4 * H.correct, 4 * H.path, 4 * H.srcStart, LAYER_WTRANS_BYTE];
     if (expected.some((v, i) => this.wasm.headerLayout(i) !== v)) throw new Error('wasm kernel: the module and plan.ts disagree on the header layout');
 
     this.hdr = Math.ceil(scratch.byteOffset / 64) * 64;
@@ -63,7 +75,7 @@ export class WasmKernel implements Kernel {
     this.f64 = new Float64Array(scratch.buffer, this.hdr, HEADER_BYTES / 8);
     this.i32.set(header);
     this.i32[H.path] = PATHS[opts.path ?? 'auto'];
-    this.P = layout.count;
+    this.P = this.storage.count;
     this.nIn = layout.sizes[0];
     this.nClasses = layout.sizes[layout.sizes.length - 1];
     this.maxRows = maxRows;

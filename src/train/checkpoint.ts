@@ -27,8 +27,9 @@ const momentumName = (tensor: string) => `optim.${tensor}.momentum_buffer`;
 
 /** Writes a checkpoint atomically (temporary file, flush, rename). Refuses non-finite weights. */
 export function saveCheckpoint<S extends { seed: number; data?: string }>(path: string, engine: Engine, info: CheckpointInfo<S>): void {
-  checkFinite(engine.params, info.progress.steps);
-  const { params, momentum } = engine.state;
+  const params = engine.weights();
+  checkFinite(params, info.progress.steps);
+  const momentum = engine.momentumBuffer();
   const tensors: NamedTensor[] = engine.layout.tensors.map((t) => ({ name: t.name, shape: t.shape, data: params.subarray(t.offset, t.offset + t.length) }));
   if (momentum) {
     for (const t of engine.layout.tensors) tensors.push({ name: momentumName(t.name), shape: t.shape, data: momentum.subarray(t.offset, t.offset + t.length) });
@@ -77,9 +78,11 @@ export function readCheckpoint<S>(file: string): Checkpoint<S> {
 /** Loads a checkpoint's weights (and momentum buffers, when the engine keeps them) into the engine. */
 export function loadCheckpointTensors(ckpt: Checkpoint<unknown>, engine: Engine): void {
   const { file, tensors: st } = ckpt;
-  copyWeights(st, file, engine.layout, engine.params);
-  const momentum = engine.state.momentum;
-  if (!momentum) return;
+  const weights = new Float32Array(engine.layout.count);
+  copyWeights(st, file, engine.layout, weights);
+  engine.setWeights(weights);
+  if (!engine.state.momentum) return;
+  const momentum = new Float32Array(engine.layout.count);
   for (const t of engine.layout.tensors) {
     const e = st.tensors.get(momentumName(t.name));
     // A run that had no momentum before starts its buffer at zero, as PyTorch's first step does.
@@ -87,4 +90,5 @@ export function loadCheckpointTensors(ckpt: Checkpoint<unknown>, engine: Engine)
     if (e.dtype !== 'F32' || e.bytes.length !== t.length * 4) throw new DataError(file, `tensor '${momentumName(t.name)}' does not match '${t.name}'`);
     new Uint8Array(momentum.buffer, momentum.byteOffset + t.offset * 4, t.length * 4).set(e.bytes);
   }
+  engine.setMomentumBuffer(momentum);
 }

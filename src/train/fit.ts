@@ -128,7 +128,7 @@ export async function fit(engine: Engine, loader: DataLoader, opts: FitOptions, 
       }
     }
     const trainEnd = performance.now();
-    checkFinite(engine.params, p.steps);
+    checkFinite(engine.weights(), p.steps);
     trainMs += trainEnd - epochStart;
     samples += p.seen - seenBefore;
     if (interrupted) break;

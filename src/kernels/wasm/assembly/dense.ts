@@ -1,5 +1,5 @@
-// The dense path: register-blocked f32x4 tiles over W as the parameters hold it (W [nOut, nIn],
-// PyTorch's layout), no transposition needed.
+// The dense path: register-blocked f32x4 tiles over W [nOut, nIn] (PyTorch's layout: as the
+// parameters hold it, or copied out of the stored Wᵀ for the first layer).
 //   forward      act[b, j] = b[j] + sum_k x[b, k] W[j, k]     2 rows x 4 outputs, vectors along k
 //   weight grad  dW[j, k]  = sum_b dz[b, j] x[b, k]           4 outputs x 8 inputs, b ascending
 // Each dot product runs along k in 4 lanes, reduced in a fixed order (hsum4), then the k tail.
@@ -9,13 +9,12 @@ import { at4, hsum4, keepLanes, madd, relu4, zero4 } from './simd';
 
 /**
  * act = x @ W.T + b (then the ReLU if `relu`); lanes past nOut are zeroed.
- *   x: [rows, nIn] through rowsTbl, W: [nOut, nIn] at params + wOff, act: [rows, sOut]
+ *   x: [rows, nIn] through rowsTbl, W: [nOut, nIn], act: [rows, sOut]
  */
-export function denseForward(L: Layer, params: usize, rows: i32, relu: bool): void {
+export function denseForward(L: Layer, W: usize, rows: i32, relu: bool): void {
   const nIn = L.nIn;
   const nOut = L.nOut;
   const sOut = L.sOut;
-  const W = params + L.wOff;
   const wRow = <usize>nIn << 2;
   let b: i32 = 0;
   for (; b + 2 <= rows; b += 2) {
@@ -95,16 +94,15 @@ export function denseForward(L: Layer, params: usize, rows: i32, relu: bool): vo
 }
 
 /**
- * dW = dz^T @ x, written straight into the gradient block (overwriting it), b ascending per element.
+ * dW = dz^T @ x, overwriting dW (the gradient block, or scratch to be transposed into it), b ascending per element.
  * 4x2 tiles (4 outputs x 8 inputs) with the input block outermost, so the chunk's x columns stay in
  * L1 while every output block passes over them. (A 5x2 tile measured slower here: V8 hoists its
  * five splats and spills accumulators.)
- *   dz = dact: [rows, sOut], x: [rows, nIn] through rowsTbl, dW: [nOut, nIn] at grad + wOff
+ *   dz = dact: [rows, sOut], x: [rows, nIn] through rowsTbl, dW: [nOut, nIn]
  */
-export function denseWeightGrad(L: Layer, grad: usize, rows: i32): void {
+export function denseWeightGrad(L: Layer, dW: usize, rows: i32): void {
   const nIn = L.nIn;
   const nOut = L.nOut;
-  const dW = grad + L.wOff;
   const j4 = nOut & ~3; // outputs in whole 4-tiles
   const k8 = nIn & ~7; // inputs in whole 8-tiles
   for (let k: i32 = 0; k < k8; k += 8) {

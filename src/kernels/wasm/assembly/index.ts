@@ -2,13 +2,15 @@
 // gradient) in the shared memory, so the JavaScript side only passes addresses.
 //
 // Model: Lin, ReLU, Lin, ..., Lin with cross-entropy on the logits; lin(x) = x @ W.T + b with
-// W [nOut, nIn] (PyTorch's layout) in the flat parameter block; gradients are SUMMED over the rows.
+// W [nOut, nIn] (PyTorch's layout) in the flat parameter block, except where a layer's wTrans says
+// the block holds Wᵀ (the first layer: src/kernels/param-storage.ts); a gradient slot holds each dW
+// as the block holds W. Gradients are SUMMED over the rows.
 // A call's result depends only on its inputs: every buffer it reads is written earlier in the same
 // call, and every sum runs in a fixed order.
 
 import { denseForward, denseWeightGrad } from './dense';
 import { Header, Layer, layerAt, Path, Status, usedFlags } from './layout';
-import { biasGrad, inputGrad, softmaxCrossEntropy, stageBias, transposeW, untransposeGrad } from './ops';
+import { biasGrad, fromTransposed, inputGrad, softmaxCrossEntropy, stageBias, toTransposed } from './ops';
 import { at4 } from './simd';
 import { compactRows, copyRows, sparseForward, sparseWeightGrad } from './sparse';
 
@@ -101,11 +103,15 @@ function forwardLayer(H: Header, l: i32, params: usize, rows: i32, train: bool):
     if (H.path == Path.Auto) sparse = sparseIsFaster(nnz, rows, L.nIn, L.sOut, train);
   }
   L.mode = sparse ? Path.Sparse : Path.Dense;
+  const W = params + L.wOff;
   if (sparse) {
-    transposeW(L, params, flags);
-    sparseForward(L, rows, relu);
+    // the sparse path reads Wᵀ: where the block holds it, or transposed (its used rows) into scratch
+    if (!L.wTrans) toTransposed(L, W, L.wt, flags);
+    sparseForward(L, L.wTrans ? W : L.wt, rows, relu);
   } else {
-    denseForward(L, params, rows, relu);
+    // the dense path reads W: where the block holds it, or copied out of the stored Wᵀ
+    if (L.wTrans) fromTransposed(L, W, L.wt, 0);
+    denseForward(L, L.wTrans ? L.wt : W, rows, relu);
   }
   return true;
 }
@@ -116,15 +122,30 @@ function forwardLayer(H: Header, l: i32, params: usize, rows: i32, train: bool):
  */
 function backward(H: Header, l: i32, params: usize, grad: usize, rows: i32): void {
   const L = layerAt(H, l);
-  biasGrad(L, grad, rows);
-  if (L.mode == Path.Sparse) {
-    const flags = usedFlags(H, L);
-    sparseWeightGrad(L, rows, flags);
-    untransposeGrad(L, grad, flags);
-  } else {
-    denseWeightGrad(L, grad, rows);
-  }
+  weightGrad(H, L, grad, rows);
   if (l > 0) inputGrad(L, params, layerAt(H, l - 1), rows);
+}
+
+/** db and dW of layer L into the gradient slot, dW laid out as the block holds W (wTrans). */
+function weightGrad(H: Header, L: Layer, grad: usize, rows: i32): void {
+  biasGrad(L, grad, rows);
+  const dW = grad + L.wOff;
+  if (L.mode == Path.Sparse) {
+    // the sparse path makes dWᵀ: straight into the slot, or into scratch and transposed back
+    const flags = usedFlags(H, L);
+    if (L.wTrans) {
+      sparseWeightGrad(L, dW, rows, flags, true);
+    } else {
+      sparseWeightGrad(L, L.dwt, rows, flags, false);
+      fromTransposed(L, L.dwt, dW, flags);
+    }
+  } else if (L.wTrans) {
+    // the dense path makes dW: into scratch, then transposed into the slot's dWᵀ
+    denseWeightGrad(L, L.dwt, rows);
+    toTransposed(L, L.dwt, dW, 0);
+  } else {
+    denseWeightGrad(L, dW, rows);
+  }
 }
 
 /**
@@ -133,7 +154,8 @@ function backward(H: Header, l: i32, params: usize, grad: usize, rows: i32): voi
  *   dense   rows*nIn*sOut         per pass (forward; the weight gradient is a second pass)
  *   sparse  nnz*sOut * 2.1        per pass, plus transposing W (and dW): nIn*sOut * 5.6 per pass,
  *           and listing the non-zeros: rows*nIn * 7
- * The choice depends only on the input (through nnz), so it is as deterministic as the rest. The
+ * (The transposes are skipped where the block holds Wᵀ, but the model keeps them: the same choice
+ * for either storage.) The choice depends only on the input (through nnz), so it is as deterministic as the rest. The
  * listing term stays when the lists are copied (Split.nonZero), so whether a split has them never
  * changes the choice, nor the bytes.
  */
@@ -154,6 +176,7 @@ export function headerLayout(i: i32): i32 {
   if (i == 3) return <i32>offsetof<Header>('correct');
   if (i == 4) return <i32>offsetof<Header>('path');
   if (i == 5) return <i32>offsetof<Header>('srcStart');
+  if (i == 6) return <i32>offsetof<Layer>('wTrans');
   return -1;
 }
 
@@ -166,15 +189,7 @@ export function stageForward(hdr: usize, params: usize, l: i32): void {
 /** Re-runs layer l's bias and weight gradient on the last call's rows (needs that call's forward state). */
 export function stageWeightGrad(hdr: usize, grad: usize, l: i32): void {
   const H = changetype<Header>(hdr);
-  const L = layerAt(H, l);
-  biasGrad(L, grad, H.rows);
-  if (L.mode == Path.Sparse) {
-    const flags = usedFlags(H, L);
-    sparseWeightGrad(L, H.rows, flags);
-    untransposeGrad(L, grad, flags);
-  } else {
-    denseWeightGrad(L, grad, H.rows);
-  }
+  weightGrad(H, layerAt(H, l), grad, H.rows);
 }
 
 /** Re-runs layer l's input gradient (l > 0; it stages W in float64 itself). */

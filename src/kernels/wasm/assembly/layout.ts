@@ -55,15 +55,16 @@ export class Layer {
   nOut: i32;
   /** nOut rounded up to a multiple of 4: the row stride of wt, bias, act, dact, dwt */
   sOut: i32;
-  /** byte offsets of W [nOut, nIn] and b [nOut] in the parameter block */
+  /** byte offsets of W (as wTrans says) and b [nOut] in the parameter block (and in a gradient slot) */
   wOff: u32;
   bOff: u32;
   /** rowsTbl [maxRows] u32: address of each input row (layer 0: the dataset rows by idx; others: the previous act) */
   rowsTbl: usize;
   /**
-   * wt [pad4(nIn), sOut]: W transposed, zero-padded (the sparse forward's: its rows of used input
-   * groups refreshed from the parameters each call); for l > 0 also wd [nOut, pad4(nIn)] f64, W in
-   * float64 (the input gradient's, written by it each call after the forward is done with wt)
+   * wt [pad4(nIn), sOut]: W transposed, zero-padded (the sparse forward's when W is stored as is:
+   * its rows of used input groups refreshed from the parameters each call); when W is stored
+   * transposed, W [nOut, nIn] for the dense forward instead; for l > 0 also wd [nOut, pad4(nIn)] f64,
+   * W in float64 (the input gradient's, written by it each call after the forward is done with wt)
    */
   wt: usize;
   /** bias [sOut]: b, zero-padded */
@@ -72,7 +73,10 @@ export class Layer {
   act: usize;
   /** dact [maxRows, sOut]: d loss / d (pre-activation output) */
   dact: usize;
-  /** dwt [nIn, sOut]: dW transposed (sparse path; rows of used input groups only) */
+  /**
+   * dwt [nIn, sOut]: dW transposed (the sparse path when W is stored as is; rows of used input groups
+   * only), or dW [nOut, nIn] (the dense path when W is stored transposed)
+   */
   dwt: usize;
   /**
    * the input's non-zeros, row by row: nzStart [maxRows + 1], nzIdx/nzVal [maxRows * nIn] (column,
@@ -83,7 +87,11 @@ export class Layer {
   nzVal: usize;
   /** per call: Path.Sparse or Path.Dense as chosen in the forward pass */
   mode: i32;
-  _pad: i32;
+  /**
+   * 1 when the parameter block holds W transposed, Wᵀ [pad4(nIn), sOut] at wOff, zero-padded (the
+   * first layer: the sparse path then reads and writes Wᵀ where it lies); 0 when it holds W [nOut, nIn]
+   */
+  wTrans: i32;
 }
 
 /** The record of layer l. */

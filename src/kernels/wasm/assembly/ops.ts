@@ -1,4 +1,4 @@
-// The parts both paths share: parameter staging (padded bias, W transposed), the bias gradient,
+// The parts both paths share: parameter staging (padded bias, W to and from transposed), the bias gradient,
 // the input gradient through W, and the softmax cross-entropy.
 
 import { Header, Layer } from './layout';
@@ -13,16 +13,15 @@ export function stageBias(L: Layer, params: usize): void {
 
 /**
  * wt = W^T, zero-padded to [pad4(nIn), sOut], by 4x4 blocks, for the used input groups only (flags
- * from compactRows: the sparse forward reads no other row of wt). Past nOut the block's rows repeat
- * W's last row (valid memory) and those lanes are zeroed; only a k tail (nIn not a multiple of 4)
- * goes element by element.
- *   W: [nOut, nIn] at params + wOff, wt: [pad4(nIn), sOut], flags: [ceil(nIn / 4)] i32
+ * from compactRows: the sparse forward reads no other row of wt; flags = 0: every group). Past nOut
+ * the block's rows repeat W's last row (valid memory) and those lanes are zeroed; only a k tail (nIn
+ * not a multiple of 4) goes element by element. Also turns the dense path's dW into the stored dWᵀ.
+ *   W: [nOut, nIn], wt: [pad4(nIn), sOut], flags: [ceil(nIn / 4)] i32 or 0
  */
-export function transposeW(L: Layer, params: usize, flags: usize): void {
+export function toTransposed(L: Layer, W: usize, wt: usize, flags: usize): void {
   const nIn = L.nIn;
   const nOut = L.nOut;
   const sOut = L.sOut;
-  const W = params + L.wOff;
   const wRow = <usize>nIn << 2;
   const tRow = <usize>sOut << 2;
   const k4 = nIn & ~3;
@@ -30,9 +29,9 @@ export function transposeW(L: Layer, params: usize, flags: usize): void {
   // 16 bytes at a time (a W line serves 4 consecutive groups, so W stays in L1 meanwhile)
   const j4 = nOut & ~3;
   for (let k: i32 = 0; k < k4; k += 4) {
-    if (!load<i32>(flags + <usize>k)) continue; // no row of the chunk uses these inputs
+    if (flags != 0 && !load<i32>(flags + <usize>k)) continue; // no row of the chunk uses these inputs
     const src = W + (<usize>k << 2);
-    const dst = L.wt + <usize>k * tRow;
+    const dst = wt + <usize>k * tRow;
     let j: i32 = 0;
     for (; j < j4; j += 4) {
       const r = src + <usize>j * wRow;
@@ -49,7 +48,7 @@ export function transposeW(L: Layer, params: usize, flags: usize): void {
   }
   if (k4 < nIn) {
     // the k tail, and zero rows up to pad4(nIn)
-    const dst = L.wt + <usize>k4 * tRow;
+    const dst = wt + <usize>k4 * tRow;
     for (let kk = 0; kk < 4; kk++) {
       for (let j: i32 = 0; j < sOut; j++) {
         const inside = k4 + kk < nIn && j < nOut;
@@ -73,15 +72,16 @@ export function transposeW(L: Layer, params: usize, flags: usize): void {
 }
 
 /**
- * dW = dwt^T: the sparse path's transposed weight gradient into the gradient block (overwriting
- * it), by 4x4 blocks; a block past nOut stores only its rows inside dW, a k tail goes element by
- * element. Inputs of unused groups (flags) get zeros without reading dwt.
- *   dwt: [nIn, sOut], dW: [nOut, nIn] at grad + wOff, flags: [ceil(nIn / 4)] i32
+ * W = wt^T, by 4x4 blocks: the sparse path's transposed weight gradient into the gradient block
+ * (overwriting it), or the stored Wᵀ into W [nOut, nIn] for the dense path. A block past nOut stores
+ * only its rows inside W, a k tail goes element by element. Inputs of unused groups (flags; 0:
+ * every group is used) get zeros without reading wt.
+ *   wt: [nIn, sOut], W: [nOut, nIn], flags: [ceil(nIn / 4)] i32 or 0
  */
-export function untransposeGrad(L: Layer, grad: usize, flags: usize): void {
+export function fromTransposed(L: Layer, wt: usize, W: usize, flags: usize): void {
   const nIn = L.nIn;
   const nOut = L.nOut;
-  const dW = grad + L.wOff;
+  const dW = W;
   const wRow = <usize>nIn << 2;
   const tRow = <usize>L.sOut << 2;
   const k4 = nIn & ~3;
@@ -90,12 +90,12 @@ export function untransposeGrad(L: Layer, grad: usize, flags: usize): void {
   // k outer: a used group's 4 rows of dwt (contiguous) are read whole, dW written 16 bytes a row
   for (let k: i32 = 0; k < k4; k += 4) {
     const dst = dW + (<usize>k << 2);
-    if (!load<i32>(flags + <usize>k)) {
-      // no row of the chunk uses these inputs: their gradient is zero (dwt was not written there)
+    if (flags != 0 && !load<i32>(flags + <usize>k)) {
+      // no row of the chunk uses these inputs: their gradient is zero (wt was not written there)
       for (let j: i32 = 0; j < nOut; j++) v128.store(dst + <usize>j * wRow, z);
       continue;
     }
-    const src = L.dwt + <usize>k * tRow;
+    const src = wt + <usize>k * tRow;
     let j: i32 = 0;
     for (; j < j4; j += 4) {
       const s = src + (<usize>j << 2);
@@ -118,9 +118,9 @@ export function untransposeGrad(L: Layer, grad: usize, flags: usize): void {
     }
   }
   if (k4 < nIn) {
-    const tailUsed = load<i32>(flags + <usize>k4) != 0;
+    const tailUsed = flags == 0 || load<i32>(flags + <usize>k4) != 0;
     for (let j: i32 = 0; j < nOut; j++) {
-      for (let k = k4; k < nIn; k++) store<f32>(dW + <usize>j * wRow + (<usize>k << 2), tailUsed ? load<f32>(L.dwt + <usize>k * tRow + (<usize>j << 2)) : 0);
+      for (let k = k4; k < nIn; k++) store<f32>(dW + <usize>j * wRow + (<usize>k << 2), tailUsed ? load<f32>(wt + <usize>k * tRow + (<usize>j << 2)) : 0);
     }
   }
 }

@@ -1,6 +1,8 @@
 // The sparse path: MNIST pixels are ~81% zero and a hidden ReLU's outputs about half, so a layer
 // walks only the non-zero inputs. Both products then take W transposed (wt [nIn, sOut]) or produce
-// dW transposed (dwt [nIn, sOut]), so that each non-zero x[b, k] meets a contiguous row:
+// dW transposed (dwt [nIn, sOut]), so that each non-zero x[b, k] meets a contiguous row (the first
+// layer's Wᵀ and dWᵀ are where the parameter block and the gradient slot hold them; a later layer's
+// are transposed to and from scratch):
 //   forward  z[b, :]    = b + sum_{k: x[b,k] != 0} x[b, k] * wt[k, :]
 //   backward dwt[k, :]  = sum_{b: x[b,k] != 0} x[b, k] * dz[b, :]
 // Both work on column blocks of up to 8 vectors held in registers (the forward's output row, the
@@ -112,9 +114,9 @@ export function copyRows(L: Layer, rows: i32, flags: usize, ids: usize, start: u
 
 /**
  * act[b, :] = bias + sum over row b's non-zeros (k, v) of v * wt[k, :], then the ReLU if `relu`.
- *   wt: [nIn, sOut], bias: [sOut], act: [rows, sOut]
+ *   wt: [nIn, sOut] (the stored Wᵀ, or W transposed into scratch), bias: [sOut], act: [rows, sOut]
  */
-export function sparseForward(L: Layer, rows: i32, relu: bool): void {
+export function sparseForward(L: Layer, wt: usize, rows: i32, relu: bool): void {
   const rowBytes = <usize>L.sOut << 2;
   const nv = L.sOut >> 2;
   const passes = (nv + 7) >> 3;
@@ -130,14 +132,14 @@ export function sparseForward(L: Layer, rows: i32, relu: bool): void {
       const v1 = (nv * p) / passes;
       const o = <usize>v0 << 4;
       switch (v1 - v0) {
-      case 8: fwdBlock(8, L.wt + o, idx, val, end, L.bias + o, out + o, relu); break;
-      case 7: fwdBlock(7, L.wt + o, idx, val, end, L.bias + o, out + o, relu); break;
-      case 6: fwdBlock(6, L.wt + o, idx, val, end, L.bias + o, out + o, relu); break;
-      case 5: fwdBlock(5, L.wt + o, idx, val, end, L.bias + o, out + o, relu); break;
-      case 4: fwdBlock(4, L.wt + o, idx, val, end, L.bias + o, out + o, relu); break;
-      case 3: fwdBlock(3, L.wt + o, idx, val, end, L.bias + o, out + o, relu); break;
-      case 2: fwdBlock(2, L.wt + o, idx, val, end, L.bias + o, out + o, relu); break;
-      case 1: fwdBlock(1, L.wt + o, idx, val, end, L.bias + o, out + o, relu); break;
+      case 8: fwdBlock(8, wt + o, idx, val, end, L.bias + o, out + o, relu); break;
+      case 7: fwdBlock(7, wt + o, idx, val, end, L.bias + o, out + o, relu); break;
+      case 6: fwdBlock(6, wt + o, idx, val, end, L.bias + o, out + o, relu); break;
+      case 5: fwdBlock(5, wt + o, idx, val, end, L.bias + o, out + o, relu); break;
+      case 4: fwdBlock(4, wt + o, idx, val, end, L.bias + o, out + o, relu); break;
+      case 3: fwdBlock(3, wt + o, idx, val, end, L.bias + o, out + o, relu); break;
+      case 2: fwdBlock(2, wt + o, idx, val, end, L.bias + o, out + o, relu); break;
+      case 1: fwdBlock(1, wt + o, idx, val, end, L.bias + o, out + o, relu); break;
       }
       v0 = v1;
     }
@@ -193,21 +195,26 @@ export function sparseForward(L: Layer, rows: i32, relu: bool): void {
 /**
  * dwt[k, :] = sum_b x[b, k] * dz[b, :] over the rows whose x[b, k] is non-zero, b ascending: for
  * each row, its dz block stays in registers while its non-zeros add into their dwt rows.
- *   input non-zeros and flags: from compactRows, dz = dact: [rows, sOut], dwt: [nIn, sOut] (the rows of
- *   used groups overwritten; the others are left as they are, and untransposeGrad does not read them)
+ *   input non-zeros and flags: from compactRows, dz = dact: [rows, sOut], dwt: [pad4(nIn), sOut].
+ *   `whole`: dwt is the gradient slot's stored dWᵀ, every row written (unused groups' rows zeroed);
+ *   else dwt is scratch, only the rows of used groups are written and fromTransposed reads no other.
  */
-export function sparseWeightGrad(L: Layer, rows: i32, flags: usize): void {
+export function sparseWeightGrad(L: Layer, dwt: usize, rows: i32, flags: usize, whole: bool): void {
   const rowBytes = <usize>L.sOut << 2;
   const nv = L.sOut >> 2;
   const passes = (nv + 7) >> 3;
-  // zero the dwt rows of the used groups (the others are neither written nor read)
   const nIn = L.nIn;
-  const z = zero4();
-  for (let k: i32 = 0; k < nIn; k += 4) {
-    if (!load<i32>(flags + <usize>k)) continue;
-    const n = min(4, nIn - k);
-    const end = L.dwt + <usize>(k + n) * rowBytes;
-    for (let p = L.dwt + <usize>k * rowBytes; p < end; p += 16) v128.store(p, z);
+  if (whole) {
+    memory.fill(dwt, 0, <usize>((nIn + 3) & ~3) * rowBytes);
+  } else {
+    // zero the dwt rows of the used groups (the others are neither written nor read)
+    const z = zero4();
+    for (let k: i32 = 0; k < nIn; k += 4) {
+      if (!load<i32>(flags + <usize>k)) continue;
+      const n = min(4, nIn - k);
+      const end = dwt + <usize>(k + n) * rowBytes;
+      for (let p = dwt + <usize>k * rowBytes; p < end; p += 16) v128.store(p, z);
+    }
   }
   for (let b = 0; b < rows; b++) {
     const t0 = load<i32>(at4(L.nzStart, b));
@@ -221,14 +228,14 @@ export function sparseWeightGrad(L: Layer, rows: i32, flags: usize): void {
       const v1 = (nv * p) / passes;
       const o = <usize>v0 << 4;
       switch (v1 - v0) {
-      case 8: accBlock(8, L.dwt + o, idx, val, end, dz + o); break;
-      case 7: accBlock(7, L.dwt + o, idx, val, end, dz + o); break;
-      case 6: accBlock(6, L.dwt + o, idx, val, end, dz + o); break;
-      case 5: accBlock(5, L.dwt + o, idx, val, end, dz + o); break;
-      case 4: accBlock(4, L.dwt + o, idx, val, end, dz + o); break;
-      case 3: accBlock(3, L.dwt + o, idx, val, end, dz + o); break;
-      case 2: accBlock(2, L.dwt + o, idx, val, end, dz + o); break;
-      case 1: accBlock(1, L.dwt + o, idx, val, end, dz + o); break;
+      case 8: accBlock(8, dwt + o, idx, val, end, dz + o); break;
+      case 7: accBlock(7, dwt + o, idx, val, end, dz + o); break;
+      case 6: accBlock(6, dwt + o, idx, val, end, dz + o); break;
+      case 5: accBlock(5, dwt + o, idx, val, end, dz + o); break;
+      case 4: accBlock(4, dwt + o, idx, val, end, dz + o); break;
+      case 3: accBlock(3, dwt + o, idx, val, end, dz + o); break;
+      case 2: accBlock(2, dwt + o, idx, val, end, dz + o); break;
+      case 1: accBlock(1, dwt + o, idx, val, end, dz + o); break;
       }
       v0 = v1;
     }
