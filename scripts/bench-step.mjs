@@ -1,6 +1,6 @@
 // One benchmark measurement in a fresh process: train `steps` steps after `warmup` steps and print
 // {samplesPerSecond, maxRssMB} as JSON. Run by scripts/bench.mjs; usable alone:
-//   node scripts/bench-step.mjs --threads 2 --bs 50 --steps 2000 --warmup 200 --kernel js
+//   node scripts/bench-step.mjs --threads 2 --bs 50 --steps 2000 --warmup 200 --warmup-seconds 2 --kernel js
 import { parseArgs } from 'node:util';
 import { Arena, arenaAllocator, createTrainer, loadMnist } from '../dist/index.js';
 
@@ -10,6 +10,7 @@ const { values } = parseArgs({
     bs: { type: 'string', default: '50' },
     steps: { type: 'string', default: '1000' },
     warmup: { type: 'string', default: '100' },
+    'warmup-seconds': { type: 'string', default: '2' },
     kernel: { type: 'string', default: 'wasm' },
   },
 });
@@ -27,7 +28,11 @@ const { engine, loader } = createTrainer(data, { threads, batchSize: bs, kernel:
 const batches = (function* () {
   for (;;) yield* loader.epoch();
 })();
-for (let i = 0; i < warmup; i++) await engine.step(batches.next().value, SGD);
+// Warm up for `warmup` steps and at least `warmup-seconds`: V8 keeps optimising JavaScript on its
+// helper threads for about a second after the workers start, and with every core busy training
+// those compilations take turns with the trainer's threads.
+const warmupUntil = performance.now() + 1000 * Number(values['warmup-seconds']);
+for (let i = 0; i < warmup || performance.now() < warmupUntil; i++) await engine.step(batches.next().value, SGD);
 const t0 = performance.now();
 let samples = 0;
 for (let i = 0; i < steps; i++) {

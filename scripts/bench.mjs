@@ -1,5 +1,5 @@
 // `npm run bench`: training throughput for threads 1, 2, 4, 8 at batch sizes 50 and 512, each a
-// median of 5 repeats run side by side (the repeats interleave the configurations, so a noisy
+// median of 7 repeats run side by side (the repeats interleave the configurations, so a noisy
 // moment on a shared machine hits them all), with speedup, efficiency and peak RSS; and the
 // lesson's numpy loop on the same data where python3 with numpy is present. Writes a JSON file and
 // an SVG chart and prints a Markdown table.
@@ -18,7 +18,7 @@ const { values } = parseArgs({
     kernel: { type: 'string', default: 'wasm' },
     threads: { type: 'string', default: '1,2,4,8' },
     bs: { type: 'string', default: '50,512' },
-    repeats: { type: 'string', default: '5' },
+    repeats: { type: 'string', default: '7' },
     samples: { type: 'string', default: '100000' },
     out: { type: 'string', default: join(root, 'docs') },
   },
@@ -28,7 +28,7 @@ const bsList = values.bs.split(',').map(Number);
 const repeats = Number(values.repeats);
 const samples = Number(values.samples);
 const stepsFor = (bs) => Math.ceil(samples / bs);
-// A warm-up of half the measured steps: the machine's other load comes and goes in episodes, and a
+// A warm-up of half the measured steps, and of at least 2 s (bench-step.mjs): the machine's other load comes and goes in episodes, and a
 // short warm-up left some runs measuring the JIT's first minutes.
 const warmupFor = (bs) => String(Math.ceil(stepsFor(bs) / 2));
 
@@ -73,32 +73,42 @@ const machine = {
   node: process.version,
   numpy: haveNumpy ? execFileSync('python3', ['-c', 'import numpy; print(numpy.__version__)'], { encoding: 'utf8' }).trim() : null,
 };
+/**
+ * The median over repeats of a / b, each pair from the same repeat. A repeat runs its
+ * configurations back to back, so the pair shares the machine's mood of that moment: on a shared
+ * machine whose speed moves by tens of percent from minute to minute, these ratios hold far better
+ * than a ratio of two medians taken minutes apart.
+ */
+const pairedRatio = (a, b) => median(a.map((m, r) => m.samplesPerSecond / b[r].samplesPerSecond).filter(Number.isFinite));
+
 const results = [];
 for (const bs of bsList) {
-  const base = median(runs.get(key('ours', threadList[0], bs)).map((m) => m.samplesPerSecond));
+  const base = runs.get(key('ours', threadList[0], bs));
   const np = runs.get(key('numpy', 1, bs));
-  const numpySps = np ? median(np.map((m) => m.samplesPerSecond)) : null;
+  const numpyComplete = np && np.length === repeats;
   for (const t of threadList) {
     const ms = runs.get(key('ours', t, bs));
     const sps = median(ms.map((m) => m.samplesPerSecond));
+    const speedup = pairedRatio(ms, base);
     results.push({
       bs,
       threads: t,
       samplesPerSecond: sps,
       repeats: ms.map((m) => m.samplesPerSecond),
-      speedup: sps / base,
+      speedup,
       // against the ideal: linear up to the core count, flat after
-      efficiency: sps / base / (Math.min(t, machine.cores) / threadList[0]),
+      efficiency: speedup / (Math.min(t, machine.cores) / threadList[0]),
       peakRssMB: Math.max(...ms.map((m) => m.maxRssMB)),
-      vsNumpy: numpySps ? sps / numpySps : null,
+      vsNumpy: numpyComplete ? pairedRatio(ms, np) : null,
     });
   }
+  const numpySps = np ? median(np.map((m) => m.samplesPerSecond)) : null;
   if (numpySps) results.push({ bs, threads: 1, system: 'numpy', samplesPerSecond: numpySps, repeats: np.map((m) => m.samplesPerSecond) });
 }
 
 const fmt = (n) => Math.round(n).toLocaleString('en-US');
 const lines = [
-  `Kernel \`${values.kernel}\`, ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}${machine.numpy ? `, numpy ${machine.numpy}` : ''}; median of ${repeats}, ${samples.toLocaleString('en-US')} samples a run.`,
+  `Kernel \`${values.kernel}\`, ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}${machine.numpy ? `, numpy ${machine.numpy}` : ''}; median of ${repeats}, ${samples.toLocaleString('en-US')} samples a run; speedup and vs numpy are medians of the ratios within each repeat.`,
   '',
   '| bs | threads | samples/s | speedup | efficiency (per core used) | peak RSS (MB) | vs numpy (1 core) |',
   '|---:|---:|---:|---:|---:|---:|---:|',
