@@ -26,7 +26,12 @@ export function chunkCount(batchSize: number): number {
 
 /** Rows [lo, hi) of chunk c when `rows` rows are cut into n near-equal chunks. */
 export function chunkRange(rows: number, n: number, c: number): [number, number] {
-  return [Math.floor((c * rows) / n), Math.floor(((c + 1) * rows) / n)];
+  return [chunkStart(rows, n, c), chunkStart(rows, n, c + 1)];
+}
+
+/** The first row of chunk c (c = n: the end) when `rows` rows are cut into n near-equal chunks. */
+export function chunkStart(rows: number, n: number, c: number): number {
+  return Math.floor((c * rows) / n);
 }
 
 /** The largest chunk a batch of `batchSize` rows can have. */

@@ -117,7 +117,7 @@ export class Engine {
     if (this.closed) throw new Error('the engine is closed');
     const ctrl = this.state.control;
     if (!this.started) await this.waitForWorkers();
-    await this.raiseIfFailed();
+    if (this.failed()) await this.raiseIfFailed();
     ctrl[Word.OP] = op;
     if (op === Op.TRAIN) ctrl[Word.STEP]++;
     ctrl[Word.SPLIT] = split;
@@ -135,21 +135,25 @@ export class Engine {
     const awake = 1 + Atomics.load(ctrl, Word.SPINNING);
     const wake = Math.min(this.threads, n0, this.cores) - awake;
     if (wake > 0) Atomics.notify(ctrl, Word.GEN, wake);
+    // Waiting goes through the event loop only when it lasts: a step allocates nothing otherwise.
     this.work.chunks(gen);
-    await this.waitFor(0);
+    if (!waitPhase(ctrl, 0, this.spinMicros, CHECK_MS)) await this.waitFor(0);
     if (n1 > 0) {
       this.work.slices(gen);
-      await this.waitFor(1);
+      if (!waitPhase(ctrl, 1, this.spinMicros, CHECK_MS)) await this.waitFor(1);
     }
   }
 
-  /** Waits until every item of a phase is done, looking up now and then to check on the workers. */
+  /**
+   * Goes on waiting for a phase a first wait did not see done (it waited CHECK_MS, or a worker
+   * failed), looking up between waits to check on the workers.
+   */
   private async waitFor(phase: 0 | 1): Promise<void> {
-    while (!waitPhase(this.state.control, phase, this.spinMicros, CHECK_MS)) {
+    do {
       // Let the pool's events (a worker's error or exit) through before waiting again.
       await new Promise((resolve) => setImmediate(resolve));
       await this.raiseIfFailed();
-    }
+    } while (!waitPhase(this.state.control, phase, this.spinMicros, CHECK_MS));
   }
 
   /**
@@ -165,13 +169,18 @@ export class Engine {
     this.started = true;
   }
 
+  /** Whether a worker has marked itself failed or the pool has reported a failure. */
+  private failed(): boolean {
+    return Atomics.load(this.state.control, Word.FAILED) !== 0 || this.pool?.failure != null;
+  }
+
   /**
    * Throws a WorkerError if a worker has failed. A worker that throws marks the FAILED word at once;
    * its error (or a thread's exit) arrives through the pool's events, so give those a moment.
    */
   private async raiseIfFailed(): Promise<void> {
     const ctrl = this.state.control;
-    if (Atomics.load(ctrl, Word.FAILED) === 0 && !this.pool?.failure) return;
+    if (!this.failed()) return;
     for (let i = 0; i < 100 && !this.pool?.failure; i++) await new Promise((resolve) => setTimeout(resolve, 10));
     const failed = Atomics.load(ctrl, Word.FAILED);
     const who = failed !== 0 ? `worker ${failed - 1}` : 'a worker';

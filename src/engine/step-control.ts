@@ -80,10 +80,6 @@ export function finish(ctrl: Int32Array, phase: 0 | 1): void {
   if (Atomics.add(ctrl, DONE[phase], 1) + 1 === Atomics.load(ctrl, N[phase])) Atomics.notify(ctrl, DONE[phase]);
 }
 
-export function phaseDone(ctrl: Int32Array, phase: 0 | 1): boolean {
-  return Atomics.load(ctrl, DONE[phase]) >= Atomics.load(ctrl, N[phase]);
-}
-
 /**
  * Waits until every item of `phase` is done. Spins for up to `spinMicros` first (a wake-up from
  * Atomics.wait costs 60 to 85 µs, as long as a small step), then sleeps. Only threads that have a
@@ -91,7 +87,7 @@ export function phaseDone(ctrl: Int32Array, phase: 0 | 1): boolean {
  * Returns false if `timeoutMs` passed first (the caller checks for a failed worker and waits again).
  */
 export function waitPhase(ctrl: Int32Array, phase: 0 | 1, spinMicros: number, timeoutMs = Infinity): boolean {
-  if (spinUntil(() => phaseDone(ctrl, phase), spinMicros)) return true;
+  if (spinUntilAtLeast(ctrl, DONE[phase], N[phase], spinMicros)) return true;
   const deadline = performance.now() + timeoutMs;
   for (;;) {
     const seen = Atomics.load(ctrl, DONE[phase]);
@@ -103,12 +99,22 @@ export function waitPhase(ctrl: Int32Array, phase: 0 | 1, spinMicros: number, ti
   }
 }
 
-/** Busy-waits up to `micros` for `done()`; true if it came. */
-export function spinUntil(done: () => boolean, micros: number): boolean {
-  if (micros <= 0) return done();
+/** Busy-waits up to `micros` until ctrl[word] >= ctrl[limit]; true if it came. */
+export function spinUntilAtLeast(ctrl: Int32Array, word: number, limit: number, micros: number): boolean {
+  if (micros <= 0) return Atomics.load(ctrl, word) >= Atomics.load(ctrl, limit);
   const until = performance.now() + micros / 1000;
   for (;;) {
-    for (let i = 0; i < 64; i++) if (done()) return true;
-    if (performance.now() > until) return done();
+    for (let i = 0; i < 64; i++) if (Atomics.load(ctrl, word) >= Atomics.load(ctrl, limit)) return true;
+    if (performance.now() > until) return Atomics.load(ctrl, word) >= Atomics.load(ctrl, limit);
+  }
+}
+
+/** Busy-waits up to `micros` while ctrl[word] === value; true if it changed. */
+export function spinWhileEqual(ctrl: Int32Array, word: number, value: number, micros: number): boolean {
+  if (micros <= 0) return Atomics.load(ctrl, word) !== value;
+  const until = performance.now() + micros / 1000;
+  for (;;) {
+    for (let i = 0; i < 64; i++) if (Atomics.load(ctrl, word) !== value) return true;
+    if (performance.now() > until) return Atomics.load(ctrl, word) !== value;
   }
 }

@@ -1,5 +1,6 @@
 import type { Kernel } from '../kernels/kernel.js';
-import { chunkRange } from './chunks.js';
+import type { SgdOptions } from '../optim/sgd.js';
+import { chunkStart } from './chunks.js';
 import type { SharedState } from './shared-state.js';
 import { Op, SPLIT_IDS, Word, claim, finish, waitPhase } from './step-control.js';
 
@@ -9,6 +10,10 @@ import { Op, SPLIT_IDS, Word, claim, finish, waitPhase } from './step-control.js
  * slots in chunk order. Which thread does an item therefore never changes a byte of the result.
  */
 export class StepWork {
+  /** slot c's view, made once: a step allocates nothing (no collections while training) */
+  private readonly slotViews: Float32Array[] = [];
+  private readonly sgd: SgdOptions = { lr: 0, momentum: 0, weightDecay: 0 };
+
   constructor(
     readonly state: SharedState,
     readonly kernel: Kernel,
@@ -52,14 +57,21 @@ export class StepWork {
   private chunk(c: number): void {
     const { control: ctrl, params, slots, batch, results } = this.state;
     const n = ctrl[Word.N0];
-    const [lo, hi] = chunkRange(ctrl[Word.ROWS], n, c);
-    const P = params.length;
+    const rows = ctrl[Word.ROWS];
+    const lo = chunkStart(rows, n, c);
+    const hi = chunkStart(rows, n, c + 1);
     const s =
       ctrl[Word.OP] === Op.TRAIN
-        ? this.kernel.gradient(params, this.state.split('train'), batch, lo, hi, slots.subarray(c * P, (c + 1) * P))
+        ? this.kernel.gradient(params, this.state.split('train'), batch, lo, hi, this.slot(c))
         : this.kernel.evaluate(params, this.state.split(SPLIT_IDS[ctrl[Word.SPLIT]]), lo, hi, this.predictionRows(lo, hi));
     results[2 * c] = s.loss;
     results[2 * c + 1] = s.correct;
+  }
+
+  /** Gradient slot c: [P]. */
+  private slot(c: number): Float32Array {
+    const P = this.state.params.length;
+    return (this.slotViews[c] ??= this.state.slots.subarray(c * P, (c + 1) * P));
   }
 
   /** Where an evaluation chunk's class probabilities go, when they are kept. */
@@ -73,17 +85,19 @@ export class StepWork {
   /** Parameter slice s: the batch mean of the chunk gradients and the SGD update. */
   private slice(s: number): void {
     const { control: ctrl, params, slots, hyper, momentum } = this.state;
-    const [lo, hi] = alignedRange(params.length, ctrl[Word.N1], s);
-    const o = { lr: hyper[0], momentum: hyper[1], weightDecay: hyper[2] };
-    this.kernel.update(o, params, slots, ctrl[Word.N0], ctrl[Word.ROWS], momentum, lo, hi);
+    const n = ctrl[Word.N1];
+    const o = this.sgd;
+    o.lr = hyper[0];
+    o.momentum = hyper[1];
+    o.weightDecay = hyper[2];
+    this.kernel.update(o, params, slots, ctrl[Word.N0], ctrl[Word.ROWS], momentum, alignedCut(params.length, n, s), alignedCut(params.length, n, s + 1));
   }
 }
 
 /** Slices are cut at multiples of 16 floats (64-byte lines), so no two threads write one cache line. */
 const ALIGN = 16;
 
-/** Elements [lo, hi) of slice s when `length` elements are cut into n slices. */
-export function alignedRange(length: number, n: number, s: number): [number, number] {
-  const cut = (i: number) => (i >= n ? length : Math.min(length, Math.round((i * length) / n / ALIGN) * ALIGN));
-  return [cut(s), cut(s + 1)];
+/** Where slice s starts (s = n: the end) when `length` elements are cut into n slices. */
+function alignedCut(length: number, n: number, s: number): number {
+  return s >= n ? length : Math.min(length, Math.round((s * length) / n / ALIGN) * ALIGN);
 }

@@ -1,7 +1,7 @@
 import { workerData } from 'piscina';
 import { faultFromEnv, maybeFail } from './fault.js';
 import { SharedState } from './shared-state.js';
-import { Word, spinUntil } from './step-control.js';
+import { Word, spinWhileEqual } from './step-control.js';
 import { StepWork } from './step-work.js';
 import type { WorkerSetup } from './pool.js';
 
@@ -39,7 +39,7 @@ export default function serve(): number {
     while (!stopped()) {
       if (spinner) {
         Atomics.add(ctrl, Word.SPINNING, 1);
-        spinUntil(() => Atomics.load(ctrl, Word.GEN) !== seen, spinMicros);
+        spinWhileEqual(ctrl, Word.GEN, seen, spinMicros);
         Atomics.sub(ctrl, Word.SPINNING, 1);
       }
       while (Atomics.load(ctrl, Word.GEN) === seen) Atomics.wait(ctrl, Word.GEN, seen);
