@@ -4,7 +4,8 @@
 // 1-thread engine's time in the same round. On a shared machine whose speed moves by tens of
 // percent from minute to minute, these paired ratios hold far better than separate runs (which
 // `npm run bench` makes, for absolute figures and memory).
-//   node scripts/bench-scaling.mjs --threads 1,2,8 --bs 50,512 --rounds 30
+//   node scripts/bench-scaling.mjs --threads 1,2,8 --bs 50,512 --rounds 30 [--kernel js] [--json]
+// --json prints [{bs, threads, samplesPerSecond, speedup}] instead of the Markdown table.
 import { parseArgs } from 'node:util';
 import { Arena, arenaAllocator, createTrainer, loadMnist } from '../dist/index.js';
 
@@ -16,6 +17,8 @@ const { values } = parseArgs({
     /** samples per engine per round */
     burst: { type: 'string', default: '10000' },
     'warmup-seconds': { type: 'string', default: '3' },
+    kernel: { type: 'string', default: 'wasm' },
+    json: { type: 'boolean', default: false },
   },
 });
 const threadList = values.threads.split(',').map(Number);
@@ -25,12 +28,11 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 const arena = new Arena();
 const data = loadMnist({ alloc: arenaAllocator(arena) });
-console.log(`| bs | threads | samples/s (median) | speedup vs ${threadList[0]} thread${threadList[0] > 1 ? 's' : ''} (median of paired ratios) |`);
-console.log(`|---:|---:|---:|---:|`);
+const rows = [];
 for (const bs of values.bs.split(',').map(Number)) {
   const steps = Math.max(1, Math.round(Number(values.burst) / bs));
   const engines = threadList.map((threads) => {
-    const { engine, loader } = createTrainer(data, { threads, batchSize: bs, shuffle: false }, arena);
+    const { engine, loader } = createTrainer(data, { threads, batchSize: bs, shuffle: false, kernel: values.kernel }, arena);
     // batches in data order, wrapping around: the same work for every engine
     const batches = (function* () {
       for (;;) yield* loader.epoch();
@@ -48,8 +50,14 @@ for (const bs of values.bs.split(',').map(Number)) {
   const times = engines.map(() => []);
   for (let r = 0; r < rounds; r++) for (const [i, e] of engines.entries()) times[i].push(await burst(e));
   for (const [i, e] of engines.entries()) {
-    const speedup = median(times[i].map((t, r) => times[0][r] / t));
-    console.log(`| ${bs} | ${e.threads} | ${Math.round(bs / median(times[i])).toLocaleString('en-US')} | ${speedup.toFixed(2)} |`);
+    rows.push({ bs, threads: e.threads, samplesPerSecond: bs / median(times[i]), speedup: median(times[i].map((t, r) => times[0][r] / t)) });
   }
   for (const e of engines) await e.engine.close();
+}
+if (values.json) {
+  console.log(JSON.stringify(rows));
+} else {
+  console.log(`| bs | threads | samples/s (median) | speedup vs ${threadList[0]} thread${threadList[0] > 1 ? 's' : ''} (median of paired ratios) |`);
+  console.log(`|---:|---:|---:|---:|`);
+  for (const r of rows) console.log(`| ${r.bs} | ${r.threads} | ${Math.round(r.samplesPerSecond).toLocaleString('en-US')} | ${r.speedup.toFixed(2)} |`);
 }

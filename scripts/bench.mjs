@@ -1,8 +1,9 @@
 // `npm run bench`: training throughput for threads 1, 2, 4, 8 at batch sizes 50 and 512, each a
 // median of 7 repeats run side by side (the repeats interleave the configurations, so a noisy
-// moment on a shared machine hits them all), with speedup, efficiency and peak RSS; and the
-// lesson's numpy loop on the same data where python3 with numpy is present. Writes a JSON file and
-// an SVG chart and prints a Markdown table.
+// moment on a shared machine hits them all), with speedup, efficiency and peak RSS; the speedup
+// measured again inside one process (scripts/bench-scaling.mjs); and the lesson's numpy loop on the
+// same data where python3 with numpy is present. Writes a JSON file and an SVG chart and prints a
+// Markdown table.
 //   npm run bench -- --kernel js --repeats 3 --out docs
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -67,6 +68,11 @@ for (let r = 0; r < repeats; r++) {
   }
 }
 
+// The speedup again, measured inside one process (scripts/bench-scaling.mjs): engines for every
+// thread count taking turns in short bursts, so each ratio compares moments milliseconds apart.
+const scalingArgs = ['--threads', values.threads, '--bs', values.bs, '--kernel', values.kernel, '--json', '--burst', values.kernel === 'js' ? '500' : '10000', '--rounds', values.kernel === 'js' ? '5' : '30'];
+const scaling = JSON.parse(execFileSync(process.execPath, [join(root, 'scripts/bench-scaling.mjs'), ...scalingArgs], { encoding: 'utf8' }));
+
 const machine = {
   cpu: cpus()[0]?.model ?? 'unknown',
   cores: availableParallelism(),
@@ -98,6 +104,7 @@ for (const bs of bsList) {
       speedup,
       // against the ideal: linear up to the core count, flat after
       efficiency: speedup / (Math.min(t, machine.cores) / threadList[0]),
+      speedupOneProcess: scaling.find((s) => s.bs === bs && s.threads === t)?.speedup ?? null,
       peakRssMB: Math.max(...ms.map((m) => m.maxRssMB)),
       vsNumpy: numpyComplete ? pairedRatio(ms, np) : null,
     });
@@ -108,14 +115,14 @@ for (const bs of bsList) {
 
 const fmt = (n) => Math.round(n).toLocaleString('en-US');
 const lines = [
-  `Kernel \`${values.kernel}\`, ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}${machine.numpy ? `, numpy ${machine.numpy}` : ''}; median of ${repeats}, ${samples.toLocaleString('en-US')} samples a run; speedup and vs numpy are medians of the ratios within each repeat.`,
+  `Kernel \`${values.kernel}\`, ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}${machine.numpy ? `, numpy ${machine.numpy}` : ''}; median of ${repeats}, ${samples.toLocaleString('en-US')} samples a run; speedup and vs numpy are medians of the ratios within each repeat; "speedup, one process" is scripts/bench-scaling.mjs (engines taking turns in one process, median of ${scalingArgs[scalingArgs.indexOf('--rounds') + 1]} paired ratios).`,
   '',
-  '| bs | threads | samples/s | speedup | efficiency (per core used) | peak RSS (MB) | vs numpy (1 core) |',
-  '|---:|---:|---:|---:|---:|---:|---:|',
+  '| bs | threads | samples/s | speedup | efficiency (per core used) | speedup, one process | peak RSS (MB) | vs numpy (1 core) |',
+  '|---:|---:|---:|---:|---:|---:|---:|---:|',
 ];
 for (const r of results) {
-  if (r.system === 'numpy') lines.push(`| ${r.bs} | 1 (numpy) | ${fmt(r.samplesPerSecond)} | | | | 1.00 |`);
-  else lines.push(`| ${r.bs} | ${r.threads} | ${fmt(r.samplesPerSecond)} | ${r.speedup.toFixed(2)} | ${(100 * r.efficiency).toFixed(0)}% | ${fmt(r.peakRssMB)} | ${r.vsNumpy ? r.vsNumpy.toFixed(2) : 'n/a'} |`);
+  if (r.system === 'numpy') lines.push(`| ${r.bs} | 1 (numpy) | ${fmt(r.samplesPerSecond)} | | | | | 1.00 |`);
+  else lines.push(`| ${r.bs} | ${r.threads} | ${fmt(r.samplesPerSecond)} | ${r.speedup.toFixed(2)} | ${(100 * r.efficiency).toFixed(0)}% | ${r.speedupOneProcess?.toFixed(2) ?? 'n/a'} | ${fmt(r.peakRssMB)} | ${r.vsNumpy ? r.vsNumpy.toFixed(2) : 'n/a'} |`);
 }
 const table = lines.join('\n');
 mkdirSync(values.out, { recursive: true });
