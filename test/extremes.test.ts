@@ -19,8 +19,15 @@ interface Case {
   threads: number[];
 }
 
+/**
+ * Trains case c on `threads` threads. Up to 3 threads, the engine plans for as many cores
+ * (MLP_PARALLEL_CORES), so each thread takes part in the steps; 64 threads run on the machine's cores.
+ */
 async function run(c: Case, threads: number) {
-  const { engine, loader } = createTrainer(c.data, { threads, hidden: c.hidden, batchSize: c.bs, seed: 5 }, arena);
+  if (threads <= 3) process.env.MLP_PARALLEL_CORES = String(threads);
+  const made = createTrainer(c.data, { threads, hidden: c.hidden, batchSize: c.bs, seed: 5 }, arena);
+  delete process.env.MLP_PARALLEL_CORES;
+  const { engine, loader } = made;
   try {
     const r = await fit(engine, loader, { epochs: c.epochs, lr: 0.1, maxSteps: c.maxSteps });
     const w = engine.weights();

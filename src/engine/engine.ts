@@ -1,10 +1,9 @@
-import { availableParallelism } from 'node:os';
 import { RunError } from '../errors.js';
 import type { MlpLayout } from '../model/layout.js';
 import type { Stats } from '../nn/types.js';
 import type { SgdOptions } from '../optim/sgd.js';
 import { chunkCount, evalChunkCount } from './chunks.js';
-import { SPIN_MICROS, WorkerPool, spinnerCount } from './pool.js';
+import { SPIN_MICROS, WorkerPool, coreCount, spinnerCount } from './pool.js';
 import type { SharedState, SplitName } from './shared-state.js';
 import { Op, SPLIT_IDS, Word, openClaim, waitPhase } from './step-control.js';
 import { StepWork } from './step-work.js';
@@ -42,9 +41,10 @@ export class Engine {
     if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`threads must be a positive integer, got ${threads}`);
     if (state.setup.scratch.length < threads) throw new RangeError(`the shared state was laid out for ${state.setup.scratch.length} threads`);
     const spinners = spinnerCount(threads);
-    this.cores = availableParallelism();
-    // The coordinator spins only when it has a core to itself, as the spinning workers do.
-    this.spinMicros = threads <= spinners + 1 ? SPIN_MICROS : 0;
+    this.cores = coreCount();
+    // Only the coordinator and the spinning workers (one per spare core) take part in steps, so
+    // each has a core to itself and may spin while it waits.
+    this.spinMicros = SPIN_MICROS;
     this.work = new StepWork(state, state.kernel(0), this.spinMicros);
     this.pool = threads > 1 ? new WorkerPool(state.setup, threads - 1, spinners) : null;
   }
@@ -207,6 +207,7 @@ export class Engine {
     Atomics.store(ctrl, Word.STOP, 1);
     Atomics.add(ctrl, Word.GEN, 1);
     Atomics.notify(ctrl, Word.GEN);
+    Atomics.notify(ctrl, Word.STOP);
     await this.pool?.close();
   }
 }

@@ -54,7 +54,17 @@ export class WorkerPool {
   }
 }
 
-/** Workers that may spin: those that have a core of their own beside the coordinator's. */
+/**
+ * The cores the engine plans for: os.availableParallelism(), or MLP_PARALLEL_CORES when set (a
+ * positive integer: a container's real share, or tests that make every thread compute).
+ */
+export function coreCount(): number {
+  const v = process.env.MLP_PARALLEL_CORES;
+  const n = v === undefined ? NaN : Number(v);
+  return Number.isInteger(n) && n > 0 ? n : availableParallelism();
+}
+
+/** Workers that take part in steps (and spin between them): one per core beside the coordinator's. */
 export function spinnerCount(threads: number): number {
-  return Math.max(0, Math.min(threads, availableParallelism()) - 1);
+  return Math.max(0, Math.min(threads, coreCount()) - 1);
 }

@@ -29,8 +29,6 @@ export enum Word {
   DONE0,
   CLAIM1,
   DONE1,
-  /** spin slots handed out to workers so far */
-  SPIN_SLOTS,
   /** workers spinning right now (awake, waiting for the next step) */
   SPINNING,
   /** 1 + the index of the first worker that failed, or 0 */

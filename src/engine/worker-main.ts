@@ -7,14 +7,17 @@ import type { WorkerSetup } from './pool.js';
 
 /**
  * A worker thread: built once from the shared setup, then one long task that takes part in every
- * step until the coordinator says stop. Between steps it waits on the GEN word: spinning for a while
- * if it holds one of the spin slots (one per spare core), else asleep in Atomics.wait.
+ * step until the coordinator says stop. The first workers, one per spare core, wait for steps on
+ * the GEN word, spinning for a while between steps, then asleep in Atomics.wait; they are the ones
+ * the coordinator wakes. The others (more threads than cores) wait on STOP for the end of the run:
+ * more running threads than cores would only take turns on them, and a step's wake-up would
+ * otherwise reach a sleeper picked in turn instead of the spinner that fell asleep.
  */
 const { shared, spinners, spinMicros } = workerData as WorkerSetup;
 const state = SharedState.attach(shared);
 const ctrl = state.control;
 const slot = state.claimSlot();
-const spinner = Atomics.add(ctrl, Word.SPIN_SLOTS, 1) < spinners;
+const spinner = slot <= spinners;
 const work = new StepWork(state, state.kernel(slot), spinner ? spinMicros : 0);
 const fault = faultFromEnv();
 Atomics.add(ctrl, Word.READY, 1);
@@ -35,6 +38,10 @@ export default function serve(): number {
   let seen = Atomics.load(ctrl, Word.GEN);
   const stopped = () => Atomics.load(ctrl, Word.STOP) !== 0;
   try {
+    if (!spinner) {
+      while (!stopped()) Atomics.wait(ctrl, Word.STOP, 0);
+      return slot;
+    }
     // STOP is set before GEN is bumped, so checking it first also covers a worker that starts late.
     while (!stopped()) {
       if (spinner) {
