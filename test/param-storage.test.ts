@@ -9,7 +9,7 @@ describe('ParamStorage', () => {
   it('keeps the model layout for the js kernel', () => {
     const layout = mlpLayout([7, 5, 3]);
     const s = paramStorage('js', layout);
-    expect(s.isModelLayout).toBe(true);
+    expect(s.linears.every((l) => !l.transposed)).toBe(true);
     expect(s.count).toBe(layout.count);
     const stored = new Float32Array(s.count);
     s.store(numbered(layout.count), stored);
@@ -20,7 +20,7 @@ describe('ParamStorage', () => {
     // W1 [5, 7] -> W1ᵀ [pad4(7) = 8, pad4(5) = 8]
     const layout = mlpLayout([7, 5, 3]);
     const s = paramStorage('wasm', layout);
-    expect(s.isModelLayout).toBe(false);
+    expect(s.linears.map((l) => l.transposed)).toEqual([true, false]);
     expect(s.count).toBe(8 * 8 + 5 + 3 * 5 + 3);
     const model = numbered(layout.count);
     const stored = new Float32Array(s.count).fill(NaN);

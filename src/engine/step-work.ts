@@ -55,7 +55,7 @@ export class StepWork {
 
   /** Chunk c: a training chunk's gradient into slot c, or an evaluation chunk; [loss, correct] into results[c]. */
   private chunk(c: number): void {
-    const { control: ctrl, params, slots, batch, results } = this.state;
+    const { control: ctrl, params, batch, results } = this.state;
     const n = ctrl[Word.N0];
     const rows = ctrl[Word.ROWS];
     const lo = chunkStart(rows, n, c);

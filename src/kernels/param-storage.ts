@@ -45,11 +45,6 @@ export class ParamStorage {
     this.count = offset;
   }
 
-  /** Whether the stored block is the model layout itself. */
-  get isModelLayout(): boolean {
-    return !this.linears.some((s) => s.transposed);
-  }
-
   /** stored := the parameters in `model` (model layout), padding zeroed.   model: [layout.count], stored: [count] */
   store(model: Float32Array, stored: Float32Array): void {
     this.check(model, stored);
