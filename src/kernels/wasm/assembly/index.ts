@@ -100,7 +100,7 @@ function forwardLayer(H: Header, l: i32, params: usize, rows: i32, train: bool):
     // the same lists and count either way: copied from the input's own lists when it has them
     const nnz = l == 0 && H.srcStart != 0 ? copyRows(L, rows, flags, H.srcIds, H.srcStart, H.srcIndex, H.srcValue) : compactRows(L, rows, flags);
     if (nnz < 0) return false;
-    if (H.path == Path.Auto) sparse = sparseIsFaster(nnz, rows, L.nIn, L.sOut, train);
+    if (H.path == Path.Auto) sparse = sparseIsFaster(nnz, rows, L.nIn, L.sOut, train, L.wTrans != 0);
   }
   L.mode = sparse ? Path.Sparse : Path.Dense;
   const W = params + L.wOff;
@@ -152,17 +152,18 @@ function weightGrad(H: Header, L: Layer, grad: usize, rows: i32): void {
  * Whether the sparse path is the faster for this layer and input, by a cost model fitted to this
  * kernel on x86-64 (AVX-512, V8 11): in units of one multiply-add of the dense tiles,
  *   dense   rows*nIn*sOut         per pass (forward; the weight gradient is a second pass)
- *   sparse  nnz*sOut * 2.1        per pass, plus transposing W (and dW): nIn*sOut * 5.6 per pass,
- *           and listing the non-zeros: rows*nIn * 7
- * (The transposes are skipped where the block holds Wᵀ, but the model keeps them: the same choice
- * for either storage.) The choice depends only on the input (through nnz), so it is as deterministic as the rest. The
- * listing term stays when the lists are copied (Split.nonZero), so whether a split has them never
- * changes the choice, nor the bytes.
+ *   sparse  nnz*sOut * 2.1        per pass, and listing the non-zeros: rows*nIn * 7
+ * plus converting W (and dW) between its two layouts, nIn*sOut * 5.6 per pass, on the path that
+ * needs the layout the block does not hold: the sparse path where W is stored as is, the dense
+ * path where the block holds Wᵀ (wTrans). The choice depends only on the input (through nnz) and
+ * the layer, so it is as deterministic as the rest. The listing term stays when the lists are
+ * copied (Split.nonZero), so whether a split has them never changes the choice, nor the bytes.
  */
-function sparseIsFaster(nnz: i32, rows: i32, nIn: i32, sOut: i32, train: bool): bool {
+function sparseIsFaster(nnz: i32, rows: i32, nIn: i32, sOut: i32, train: bool, wTrans: bool): bool {
   const passes: f64 = train ? 2 : 1;
-  const dense = <f64>rows * <f64>nIn * <f64>sOut * passes;
-  const sparse = (<f64>nnz * <f64>sOut * 2.1 + <f64>nIn * <f64>sOut * 5.6) * passes + <f64>rows * <f64>nIn * 7;
+  const convert = <f64>nIn * <f64>sOut * 5.6 * passes;
+  const dense = <f64>rows * <f64>nIn * <f64>sOut * passes + (wTrans ? convert : 0);
+  const sparse = <f64>nnz * <f64>sOut * 2.1 * passes + <f64>rows * <f64>nIn * 7 + (wTrans ? 0 : convert);
   return sparse < dense;
 }
 
