@@ -9,15 +9,14 @@ import { VALID_SPLITS, type ValidSplit } from './data/idx-folder.js';
 import { loadDataset } from './data/load.js';
 import { Arena } from './engine/arena.js';
 import { arenaAllocator } from './engine/arena-allocator.js';
+import { coreCount } from './engine/pool.js';
 import { DataError, UserError } from './errors.js';
 import { atomicWrite } from './io/atomic-write.js';
-import { checkpointSizes, copyWeights, readSafetensors } from './io/load-weights.js';
-import type { DecodedSafetensors } from './io/safetensors.js';
-import { mlpLayout, type MlpLayout } from './model/layout.js';
+import { checkpointSizes, readSafetensors, readWeights } from './io/load-weights.js';
+import { mlpLayout } from './model/layout.js';
 import { confusionMatrix, mostConfidentlyWrong, perClassAccuracy, type ClassAccuracy } from './report/confusion.js';
 import { errorGallerySvg, imageSide } from './report/svg-images.js';
 import { createTrainer } from './trainer.js';
-import { coreCount } from './engine/pool.js';
 
 /** `node dist/eval.js --model PATH`: how a saved model does on a split, class by class. */
 
@@ -88,7 +87,8 @@ async function main(): Promise<void> {
   // The model first: a bad checkpoint is refused before the dataset is decoded or a thread started.
   const st = readSafetensors(args.model);
   const sizes = checkpointSizes(st, args.model);
-  const weights = readModelWeights(st, args.model, mlpLayout(sizes));
+  // missing or misshapen tensors, or a NaN or infinite weight, are refused here
+  const weights = readWeights(st, args.model, mlpLayout(sizes));
 
   const arena = new Arena();
   const data = loadDataset({ data: args.data, validSplit: args.validSplit, alloc: arenaAllocator(arena), withTest: args.split === 'test' });
@@ -138,16 +138,6 @@ async function main(): Promise<void> {
   } else {
     process.stdout.write(formatReport(report) + wrote);
   }
-}
-
-/**
- * The checkpoint's tensors as one parameter block [P] (heap memory, copied into the engine later),
- * refused if anything is off: missing or misshapen tensors (copyWeights), or a NaN or infinite weight.
- */
-function readModelWeights(st: DecodedSafetensors, file: string, layout: MlpLayout): Float32Array {
-  const params = new Float32Array(layout.count);
-  copyWeights(st, file, layout, params);
-  return params;
 }
 
 function evalSplit(data: Dataset, name: EvalSplit): Split {

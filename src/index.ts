@@ -55,7 +55,7 @@ export { metricsLog } from './report/metrics-log.js';
 export { saveWeights } from './io/weights.js';
 export { encodeSafetensors, decodeSafetensors, type NamedTensor } from './io/safetensors.js';
 export { atomicWrite } from './io/atomic-write.js';
-export { readSafetensors, copyWeights, checkpointSizes } from './io/load-weights.js';
+export { readSafetensors, copyWeights, readWeights, checkpointSizes } from './io/load-weights.js';
 export { saveCheckpoint, readCheckpoint, loadCheckpointTensors, type Checkpoint, type CheckpointInfo } from './train/checkpoint.js';
 export { loadDataset, type LoadOptions } from './data/load.js';
 export { loadPklDataset } from './data/pkl-mnist.js';

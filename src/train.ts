@@ -11,7 +11,7 @@ import { Arena } from './engine/arena.js';
 import { arenaAllocator } from './engine/arena-allocator.js';
 import type { Engine } from './engine/engine.js';
 import { UserError } from './errors.js';
-import { checkpointSizes, copyWeights, readSafetensors } from './io/load-weights.js';
+import { checkpointSizes, readSafetensors, readWeights } from './io/load-weights.js';
 import { mlpSizes } from './model/layout.js';
 import { loadCheckpointTensors, readCheckpoint, saveCheckpoint } from './train/checkpoint.js';
 import { fit, type Callback, type FitProgress } from './train/fit.js';
@@ -50,11 +50,7 @@ async function run(cli: TrainArgs, given: Set<keyof RunSettings>, signals: StopS
   );
   try {
     if (resumed) loadCheckpointTensors(resumed, engine);
-    if (startWeights) {
-      const weights = new Float32Array(engine.layout.count);
-      copyWeights(startWeights, cli.initFrom!, engine.layout, weights);
-      engine.setWeights(weights);
-    }
+    if (startWeights) engine.setWeights(readWeights(startWeights, cli.initFrom!, engine.layout));
     await train(engine, loader, data, args, resumed?.progress, signals);
   } finally {
     await engine.close();

@@ -34,6 +34,16 @@ export function copyWeights(st: DecodedSafetensors, file: string, layout: MlpLay
 }
 
 /**
+ * The model tensors of a safetensors file as a new parameter block in the model layout, checked as
+ * copyWeights checks them.   result: [layout.count]
+ */
+export function readWeights(st: DecodedSafetensors, file: string, layout: MlpLayout): Float32Array {
+  const params = new Float32Array(layout.count);
+  copyWeights(st, file, layout, params);
+  return params;
+}
+
+/**
  * The layer sizes recorded in a checkpoint's metadata, or, failing that, read off its tensor shapes.
  * Metadata could claim any width: sizes that need more weights than the file holds are refused
  * before anything of that size is allocated.

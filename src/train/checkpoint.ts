@@ -1,6 +1,6 @@
 import { DataError } from '../errors.js';
 import type { Engine } from '../engine/engine.js';
-import { checkpointSizes, copyWeights, readSafetensors } from '../io/load-weights.js';
+import { checkpointSizes, readSafetensors, readWeights } from '../io/load-weights.js';
 import { atomicWrite } from '../io/atomic-write.js';
 import { encodeSafetensors, type DecodedSafetensors, type NamedTensor } from '../io/safetensors.js';
 import { checkFinite, type FitProgress } from './fit.js';
@@ -78,9 +78,7 @@ export function readCheckpoint<S>(file: string): Checkpoint<S> {
 /** Loads a checkpoint's weights (and momentum buffers, when the engine keeps them) into the engine. */
 export function loadCheckpointTensors(ckpt: Checkpoint<unknown>, engine: Engine): void {
   const { file, tensors: st } = ckpt;
-  const weights = new Float32Array(engine.layout.count);
-  copyWeights(st, file, engine.layout, weights);
-  engine.setWeights(weights);
+  engine.setWeights(readWeights(st, file, engine.layout));
   if (!engine.state.momentum) return;
   const momentum = new Float32Array(engine.layout.count);
   for (const t of engine.layout.tensors) {
