@@ -3,9 +3,9 @@ import type { MlpLayout } from '../model/layout.js';
 import type { Stats } from '../nn/types.js';
 import type { SgdOptions } from '../optim/sgd.js';
 import { chunkCount, evalChunkCount } from './chunks.js';
-import { SPIN_MICROS, WorkerPool, coreCount, spinnerCount } from './pool.js';
+import { WorkerPool, coreCount, spinnerCount } from './pool.js';
 import type { SharedState, SplitName } from './shared-state.js';
-import { Op, SPLIT_IDS, Word, openClaim, waitPhase } from './step-control.js';
+import { Op, SPIN_MICROS, SPLIT_IDS, Word, openClaim, waitPhase } from './step-control.js';
 import { StepWork } from './step-work.js';
 
 /** A worker thread threw or exited: the run cannot go on. */
@@ -28,7 +28,6 @@ const CHECK_MS = 100;
 export class Engine {
   private readonly work: StepWork;
   private readonly pool: WorkerPool | null;
-  private readonly spinMicros: number;
   /** cores this process may use: at most this many threads are woken for a step */
   private readonly cores: number;
   private closed = false;
@@ -42,10 +41,7 @@ export class Engine {
     if (state.setup.scratch.length < threads) throw new RangeError(`the shared state was laid out for ${state.setup.scratch.length} threads`);
     const spinners = spinnerCount(threads);
     this.cores = coreCount();
-    // Only the coordinator and the spinning workers (one per spare core) take part in steps, so
-    // each has a core to itself and may spin while it waits.
-    this.spinMicros = SPIN_MICROS;
-    this.work = new StepWork(state, state.kernel(0), this.spinMicros);
+    this.work = new StepWork(state, state.kernel(0));
     this.pool = threads > 1 ? new WorkerPool(state.setup, threads - 1, spinners) : null;
   }
 
@@ -137,10 +133,10 @@ export class Engine {
     if (wake > 0) Atomics.notify(ctrl, Word.GEN, wake);
     // Waiting goes through the event loop only when it lasts: a step allocates nothing otherwise.
     this.work.chunks(gen);
-    if (!waitPhase(ctrl, 0, this.spinMicros, CHECK_MS)) await this.waitFor(0);
+    if (!waitPhase(ctrl, 0, SPIN_MICROS, CHECK_MS)) await this.waitFor(0);
     if (n1 > 0) {
       this.work.slices(gen);
-      if (!waitPhase(ctrl, 1, this.spinMicros, CHECK_MS)) await this.waitFor(1);
+      if (!waitPhase(ctrl, 1, SPIN_MICROS, CHECK_MS)) await this.waitFor(1);
     }
   }
 
@@ -153,7 +149,7 @@ export class Engine {
       // Let the pool's events (a worker's error or exit) through before waiting again.
       await new Promise((resolve) => setImmediate(resolve));
       await this.raiseIfFailed();
-    } while (!waitPhase(this.state.control, phase, this.spinMicros, CHECK_MS));
+    } while (!waitPhase(this.state.control, phase, SPIN_MICROS, CHECK_MS));
   }
 
   /**

@@ -5,16 +5,12 @@ import type { SharedSetup } from './shared-state.js';
 /** What each worker is given once, at start-up. */
 export interface WorkerSetup {
   shared: SharedSetup;
-  /** how many workers may spin between steps (one per spare core) */
+  /** how many workers take part in steps and spin between them (one per spare core) */
   spinners: number;
-  spinMicros: number;
 }
 
 /** The compiled worker entry (dist/workers/trainer.js), beside this file's folder in dist/. */
 const WORKER_FILE = new URL('../workers/trainer.js', import.meta.url).href;
-
-/** How long a thread with a core to itself spins for the next step before it sleeps. */
-export const SPIN_MICROS = 2000;
 
 /**
  * The piscina pool of long-lived workers: it starts them, hands each the shared setup, runs one
@@ -31,7 +27,7 @@ export class WorkerPool {
     readonly workers: number,
     readonly spinners: number,
   ) {
-    const workerData: WorkerSetup = { shared, spinners, spinMicros: SPIN_MICROS };
+    const workerData: WorkerSetup = { shared, spinners };
     this.pool = new Piscina({
       filename: WORKER_FILE,
       minThreads: workers,

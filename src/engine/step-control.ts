@@ -78,6 +78,9 @@ export function finish(ctrl: Int32Array, phase: 0 | 1): void {
   if (Atomics.add(ctrl, DONE[phase], 1) + 1 === Atomics.load(ctrl, N[phase])) Atomics.notify(ctrl, DONE[phase]);
 }
 
+/** How long a thread with a core to itself spins for the next step before it sleeps. */
+export const SPIN_MICROS = 2000;
+
 /**
  * Waits until every item of `phase` is done. Spins for up to `spinMicros` first (a wake-up from
  * Atomics.wait costs 60 to 85 µs, as long as a small step), then sleeps. Only threads that have a

@@ -2,7 +2,7 @@ import type { Kernel } from '../kernels/kernel.js';
 import type { SgdOptions } from '../optim/sgd.js';
 import { chunkStart } from './chunks.js';
 import type { SharedState } from './shared-state.js';
-import { Op, SPLIT_IDS, Word, claim, finish, waitPhase } from './step-control.js';
+import { Op, SPIN_MICROS, SPLIT_IDS, Word, claim, finish, waitPhase } from './step-control.js';
 
 /**
  * The work of one step as any thread does it, the coordinator and the workers alike. Each chunk's
@@ -17,8 +17,6 @@ export class StepWork {
   constructor(
     readonly state: SharedState,
     readonly kernel: Kernel,
-    /** how long this thread may spin while waiting for the chunks to finish */
-    readonly spinMicros: number,
   ) {}
 
   /**
@@ -29,7 +27,7 @@ export class StepWork {
   run(gen: number): void {
     const ctrl = this.state.control;
     if (!this.chunks(gen) || Atomics.load(ctrl, Word.N1) === 0) return;
-    if (waitPhase(ctrl, 0, this.spinMicros)) this.slices(gen);
+    if (waitPhase(ctrl, 0, SPIN_MICROS)) this.slices(gen);
   }
 
   /** Claims and computes chunks of step `gen` until none are left; true if it did any. */

@@ -1,7 +1,7 @@
 import { workerData } from 'piscina';
 import { faultFromEnv, maybeFail } from './fault.js';
 import { SharedState } from './shared-state.js';
-import { Word, spinWhileEqual } from './step-control.js';
+import { SPIN_MICROS, Word, spinWhileEqual } from './step-control.js';
 import { StepWork } from './step-work.js';
 import type { WorkerSetup } from './pool.js';
 
@@ -13,12 +13,13 @@ import type { WorkerSetup } from './pool.js';
  * more running threads than cores would only take turns on them, and a step's wake-up would
  * otherwise reach a sleeper picked in turn instead of the spinner that fell asleep.
  */
-const { shared, spinners, spinMicros } = workerData as WorkerSetup;
+const { shared, spinners } = workerData as WorkerSetup;
 const state = SharedState.attach(shared);
 const ctrl = state.control;
 const slot = state.claimSlot();
 const spinner = slot <= spinners;
-const work = new StepWork(state, state.kernel(slot), spinner ? spinMicros : 0);
+// only the workers that take part in steps need a kernel (and its compiled module)
+const work = spinner ? new StepWork(state, state.kernel(slot)) : null;
 const fault = faultFromEnv();
 Atomics.add(ctrl, Word.READY, 1);
 
@@ -38,17 +39,15 @@ export default function serve(): number {
   let seen = Atomics.load(ctrl, Word.GEN);
   const stopped = () => Atomics.load(ctrl, Word.STOP) !== 0;
   try {
-    if (!spinner) {
+    if (work === null) {
       while (!stopped()) Atomics.wait(ctrl, Word.STOP, 0);
       return slot;
     }
     // STOP is set before GEN is bumped, so checking it first also covers a worker that starts late.
     while (!stopped()) {
-      if (spinner) {
-        Atomics.add(ctrl, Word.SPINNING, 1);
-        spinWhileEqual(ctrl, Word.GEN, seen, spinMicros);
-        Atomics.sub(ctrl, Word.SPINNING, 1);
-      }
+      Atomics.add(ctrl, Word.SPINNING, 1);
+      spinWhileEqual(ctrl, Word.GEN, seen, SPIN_MICROS);
+      Atomics.sub(ctrl, Word.SPINNING, 1);
       while (Atomics.load(ctrl, Word.GEN) === seen) Atomics.wait(ctrl, Word.GEN, seen);
       if (stopped()) break;
       seen = Atomics.load(ctrl, Word.GEN);
