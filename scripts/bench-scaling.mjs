@@ -4,10 +4,18 @@
 // 1-thread engine's time in the same round. On a shared machine whose speed moves by tens of
 // percent from minute to minute, these paired ratios hold far better than separate runs (which
 // `npm run bench` makes, for absolute figures and memory).
-//   node scripts/bench-scaling.mjs --threads 1,2,8 --bs 50,512 --rounds 30 [--kernel js] [--json]
-// --json prints [{bs, threads, samplesPerSecond, speedup}] instead of the Markdown table.
+//
+// Each round also times the 1-thread engine with a second, independent 1-thread trainer training
+// beside it in another thread (scripts/side-trainer.mjs), and the two trainers' samples/s over the
+// 1-thread engine's alone: the most two threads can do on this machine at that moment. Two
+// threads that share nothing still slow each other where two vCPUs share a physical core, or a
+// host's cache and memory; the 2-thread row reports this ceiling and its speedup as a share of it.
+//   node scripts/bench-scaling.mjs --threads 1,2,8 --bs 50,512 --rounds 30 [--kernel js] [--json] [--no-ceiling]
+// --json prints [{bs, threads, samplesPerSecond, speedup, ceiling?, ofCeiling?}] instead of the Markdown table.
+import { Worker } from 'node:worker_threads';
 import { parseArgs } from 'node:util';
 import { Arena, arenaAllocator, createTrainer, loadMnist } from '../dist/index.js';
+import { RUN, RUNNING, STEPS, WORDS } from './side-trainer.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -19,15 +27,19 @@ const { values } = parseArgs({
     'warmup-seconds': { type: 'string', default: '3' },
     kernel: { type: 'string', default: 'wasm' },
     json: { type: 'boolean', default: false },
+    ceiling: { type: 'boolean', default: true },
   },
+  allowNegative: true,
 });
 const threadList = values.threads.split(',').map(Number);
 const rounds = Number(values.rounds);
 const SGD = { lr: 0.05, momentum: 0, weightDecay: 0 };
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+if (values.ceiling && threadList[0] !== 1) throw new Error('the side-by-side ceiling compares with a 1-thread engine: start --threads with 1, or give --no-ceiling');
 
 const arena = new Arena();
 const data = loadMnist({ alloc: arenaAllocator(arena) });
+const side = values.ceiling ? sideTrainer() : null;
 const rows = [];
 for (const bs of values.bs.split(',').map(Number)) {
   const steps = Math.max(1, Math.round(Number(values.burst) / bs));
@@ -45,19 +57,95 @@ for (const bs of values.bs.split(',').map(Number)) {
     for (let s = 0; s < steps; s++) await e.engine.step(e.batches.next().value, SGD);
     return (performance.now() - t) / 1000 / steps;
   };
+  if (side) await side.start(bs);
+  /** A burst of the 1-thread engine with the side trainer training beside it: [seconds per step, the side trainer's steps per second]. */
+  const besideBurst = async () => {
+    side.run();
+    const s0 = side.steps();
+    const t = performance.now();
+    const perStep = await burst(engines[0]);
+    const seconds = (performance.now() - t) / 1000;
+    const sideStepsPerSecond = (side.steps() - s0) / seconds;
+    side.sleep();
+    return [perStep, sideStepsPerSecond];
+  };
   const warmUntil = performance.now() + 1000 * Number(values['warmup-seconds']);
-  while (performance.now() < warmUntil) for (const e of engines) await burst(e);
+  while (performance.now() < warmUntil) {
+    for (const e of engines) await burst(e);
+    if (side) await besideBurst();
+  }
   const times = engines.map(() => []);
-  for (let r = 0; r < rounds; r++) for (const [i, e] of engines.entries()) times[i].push(await burst(e));
+  const ceilings = [];
+  for (let r = 0; r < rounds; r++) {
+    for (const [i, e] of engines.entries()) times[i].push(await burst(e));
+    if (side) {
+      // both trainers' steps per second over the 1-thread engine's alone, in this round
+      const [perStep, sideStepsPerSecond] = await besideBurst();
+      ceilings.push((1 / perStep + sideStepsPerSecond) * times[0][r]);
+    }
+  }
   for (const [i, e] of engines.entries()) {
-    rows.push({ bs, threads: e.threads, samplesPerSecond: bs / median(times[i]), speedup: median(times[i].map((t, r) => times[0][r] / t)) });
+    const row = { bs, threads: e.threads, samplesPerSecond: bs / median(times[i]), speedup: median(times[i].map((t, r) => times[0][r] / t)) };
+    if (side && e.threads === 2) {
+      row.ceiling = median(ceilings);
+      row.ofCeiling = median(times[i].map((t, r) => times[0][r] / t / ceilings[r]));
+    }
+    rows.push(row);
   }
   for (const e of engines) await e.engine.close();
+  if (side) await side.stop();
 }
+if (side) await side.close();
 if (values.json) {
   console.log(JSON.stringify(rows));
 } else {
-  console.log(`| bs | threads | samples/s (median) | speedup vs ${threadList[0]} thread${threadList[0] > 1 ? 's' : ''} (median of paired ratios) |`);
-  console.log(`|---:|---:|---:|---:|`);
-  for (const r of rows) console.log(`| ${r.bs} | ${r.threads} | ${Math.round(r.samplesPerSecond).toLocaleString('en-US')} | ${r.speedup.toFixed(2)} |`);
+  console.log(`| bs | threads | samples/s (median) | speedup vs ${threadList[0]} thread${threadList[0] > 1 ? 's' : ''} (median of paired ratios) |${side ? ' two 1-thread trainers side by side | speedup / side by side |' : ''}`);
+  console.log(`|---:|---:|---:|---:|${side ? '---:|---:|' : ''}`);
+  for (const r of rows) {
+    const extra = side ? (r.ceiling ? ` ${r.ceiling.toFixed(2)} | ${(100 * r.ofCeiling).toFixed(0)}% |` : ' | |') : '';
+    console.log(`| ${r.bs} | ${r.threads} | ${Math.round(r.samplesPerSecond).toLocaleString('en-US')} | ${r.speedup.toFixed(2)} |${extra}`);
+  }
+}
+
+/** The side trainer (scripts/side-trainer.mjs) in a worker thread, driven through shared words. */
+function sideTrainer() {
+  const ctl = new Int32Array(new SharedArrayBuffer(4 * WORDS));
+  const worker = new Worker(new URL('./side-trainer.mjs', import.meta.url), { workerData: { ctl, kernel: values.kernel } });
+  let failure = null;
+  worker.on('error', (e) => (failure = e));
+  const reply = () =>
+    new Promise((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+  const set = (v) => {
+    Atomics.store(ctl, RUN, v);
+    Atomics.notify(ctl, RUN);
+  };
+  return {
+    /** A new 1-thread trainer at batch size bs, asleep. */
+    async start(bs) {
+      Atomics.store(ctl, RUN, 0);
+      const ready = reply();
+      worker.postMessage(bs);
+      await ready;
+    },
+    /** Wakes it and returns once it is training. */
+    run() {
+      set(1);
+      const until = performance.now() + 10_000;
+      while (Atomics.load(ctl, RUNNING) === 0) {
+        if (failure || performance.now() > until) throw new Error(`the side trainer did not start: ${failure?.message ?? 'timed out'}`);
+      }
+    },
+    sleep: () => set(0),
+    steps: () => Atomics.load(ctl, STEPS),
+    /** Closes its trainer (it then waits for the next start). */
+    async stop() {
+      const left = reply();
+      set(-1);
+      await left;
+    },
+    close: () => worker.terminate(),
+  };
 }

@@ -70,7 +70,7 @@ for (let r = 0; r < repeats; r++) {
 
 // The speedup again, measured inside one process (scripts/bench-scaling.mjs): engines for every
 // thread count taking turns in short bursts, so each ratio compares moments milliseconds apart.
-const scalingArgs = ['--threads', values.threads, '--bs', values.bs, '--kernel', values.kernel, '--json', '--burst', values.kernel === 'js' ? '500' : '10000', '--rounds', values.kernel === 'js' ? '5' : '30'];
+const scalingArgs = ['--threads', values.threads, '--bs', values.bs, '--kernel', values.kernel, '--json', '--burst', values.kernel === 'js' ? '500' : '10000', '--rounds', values.kernel === 'js' ? '5' : '30', ...(threadList[0] === 1 ? [] : ['--no-ceiling'])];
 const scaling = JSON.parse(execFileSync(process.execPath, [join(root, 'scripts/bench-scaling.mjs'), ...scalingArgs], { encoding: 'utf8' }));
 
 const machine = {
@@ -105,6 +105,8 @@ for (const bs of bsList) {
       // against the ideal: linear up to the core count, flat after
       efficiency: speedup / (Math.min(t, machine.cores) / threadList[0]),
       speedupOneProcess: scaling.find((s) => s.bs === bs && s.threads === t)?.speedup ?? null,
+      // two independent 1-thread trainers side by side, over one alone: the most 2 threads can do here
+      sideBySide: scaling.find((s) => s.bs === bs && s.threads === t)?.ceiling ?? null,
       peakRssMB: Math.max(...ms.map((m) => m.maxRssMB)),
       vsNumpy: numpyComplete ? pairedRatio(ms, np) : null,
     });
@@ -115,14 +117,14 @@ for (const bs of bsList) {
 
 const fmt = (n) => Math.round(n).toLocaleString('en-US');
 const lines = [
-  `Kernel \`${values.kernel}\`, ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}${machine.numpy ? `, numpy ${machine.numpy}` : ''}; median of ${repeats}, ${samples.toLocaleString('en-US')} samples a run; speedup and vs numpy are medians of the ratios within each repeat; "speedup, one process" is scripts/bench-scaling.mjs (engines taking turns in one process, median of ${scalingArgs[scalingArgs.indexOf('--rounds') + 1]} paired ratios).`,
+  `Kernel \`${values.kernel}\`, ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}${machine.numpy ? `, numpy ${machine.numpy}` : ''}; median of ${repeats}, ${samples.toLocaleString('en-US')} samples a run; speedup and vs numpy are medians of the ratios within each repeat; "speedup, one process" is scripts/bench-scaling.mjs (engines taking turns in one process, median of ${scalingArgs[scalingArgs.indexOf('--rounds') + 1]} paired ratios); "two 1-thread trainers side by side" is, in the same process and rounds, two independent 1-thread trainers' samples/s over one alone: the most two threads can do on this machine then.`,
   '',
-  '| bs | threads | samples/s | speedup | efficiency (per core used) | speedup, one process | peak RSS (MB) | vs numpy (1 core) |',
-  '|---:|---:|---:|---:|---:|---:|---:|---:|',
+  '| bs | threads | samples/s | speedup | efficiency (per core used) | speedup, one process | two 1-thread trainers side by side | peak RSS (MB) | vs numpy (1 core) |',
+  '|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
 ];
 for (const r of results) {
-  if (r.system === 'numpy') lines.push(`| ${r.bs} | 1 (numpy) | ${fmt(r.samplesPerSecond)} | | | | | 1.00 |`);
-  else lines.push(`| ${r.bs} | ${r.threads} | ${fmt(r.samplesPerSecond)} | ${r.speedup.toFixed(2)} | ${(100 * r.efficiency).toFixed(0)}% | ${r.speedupOneProcess?.toFixed(2) ?? 'n/a'} | ${fmt(r.peakRssMB)} | ${r.vsNumpy ? r.vsNumpy.toFixed(2) : 'n/a'} |`);
+  if (r.system === 'numpy') lines.push(`| ${r.bs} | 1 (numpy) | ${fmt(r.samplesPerSecond)} | | | | | | 1.00 |`);
+  else lines.push(`| ${r.bs} | ${r.threads} | ${fmt(r.samplesPerSecond)} | ${r.speedup.toFixed(2)} | ${(100 * r.efficiency).toFixed(0)}% | ${r.speedupOneProcess?.toFixed(2) ?? 'n/a'} | ${r.sideBySide?.toFixed(2) ?? ''} | ${fmt(r.peakRssMB)} | ${r.vsNumpy ? r.vsNumpy.toFixed(2) : 'n/a'} |`);
 }
 const table = lines.join('\n');
 mkdirSync(values.out, { recursive: true });

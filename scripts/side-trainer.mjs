@@ -1,0 +1,48 @@
+// A second, independent 1-thread trainer in a worker thread, for scripts/bench-scaling.mjs: it trains
+// while the main thread says so and sleeps otherwise, so that the main thread can time its own
+// 1-thread trainer alone and then with this one beside it. Two trainers that share nothing but the
+// machine are the most that two threads can do at that moment: the ceiling for a 2-thread run.
+//
+// Shared words (Int32Array over a SharedArrayBuffer the main thread passes):
+//   [RUN]      1: train, 0: sleep, -1: leave; the main thread writes it and notifies
+//   [RUNNING]  1 while this thread is training (it has seen RUN = 1 and started a step)
+//   [STEPS]    training steps finished since the start (the main thread reads it around a burst)
+import { parentPort, workerData } from 'node:worker_threads';
+import { Arena, arenaAllocator, createTrainer, loadMnist } from '../dist/index.js';
+
+export const RUN = 0;
+export const RUNNING = 1;
+export const STEPS = 2;
+export const WORDS = 3;
+
+if (parentPort) {
+  const { ctl, kernel } = workerData;
+  const SGD = { lr: 0.05, momentum: 0, weightDecay: 0 };
+  const arena = new Arena();
+  const data = loadMnist({ alloc: arenaAllocator(arena) });
+  let trainer = null;
+  // a message sets the batch size (a new trainer) while the thread sleeps
+  parentPort.on('message', async (bs) => {
+    if (trainer) await trainer.engine.close();
+    const { engine, loader } = createTrainer(data, { threads: 1, batchSize: bs, shuffle: false, kernel }, arena);
+    const batches = (function* () {
+      for (;;) yield* loader.epoch();
+    })();
+    trainer = { engine, batches };
+    parentPort.postMessage('ready');
+    for (;;) {
+      Atomics.wait(ctl, RUN, 0);
+      if (Atomics.load(ctl, RUN) < 0) break;
+      Atomics.store(ctl, RUNNING, 1);
+      while (Atomics.load(ctl, RUN) === 1) {
+        await engine.step(batches.next().value, SGD);
+        Atomics.add(ctl, STEPS, 1);
+      }
+      Atomics.store(ctl, RUNNING, 0);
+      if (Atomics.load(ctl, RUN) < 0) break;
+    }
+    await engine.close();
+    trainer = null;
+    parentPort.postMessage('left');
+  });
+}
