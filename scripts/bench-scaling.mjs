@@ -35,7 +35,10 @@ const threadList = values.threads.split(',').map(Number);
 const rounds = Number(values.rounds);
 const SGD = { lr: 0.05, momentum: 0, weightDecay: 0 };
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-if (values.ceiling && threadList[0] !== 1) throw new Error('the side-by-side ceiling compares with a 1-thread engine: start --threads with 1, or give --no-ceiling');
+if (values.ceiling && threadList[0] !== 1) {
+  console.error('bench-scaling: --threads: the side-by-side ceiling compares with a 1-thread engine: start --threads with 1, or give --no-ceiling');
+  process.exit(2);
+}
 
 const arena = new Arena();
 const data = loadMnist({ alloc: arenaAllocator(arena) });

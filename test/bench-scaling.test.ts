@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { runCli } from './helpers/cli.js';
+
+// scripts/bench-scaling.mjs drives a side trainer in another thread through shared words; these
+// check that the rounds run to the end and what the report holds, not how fast anything is.
+const SCRIPT = '../scripts/bench-scaling.mjs';
+const SHORT = ['--bs', '50', '--rounds', '3', '--burst', '500', '--warmup-seconds', '0', '--json'];
+
+describe('bench:scaling', () => {
+  it('reports every thread count, and for 2 threads the side-by-side ceiling and the share of it reached', async () => {
+    const r = await runCli(SCRIPT, ['--threads', '1,2', ...SHORT]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const rows = JSON.parse(r.stdout) as { bs: number; threads: number; samplesPerSecond: number; speedup: number; ceiling?: number; ofCeiling?: number }[];
+    expect(rows.map((row) => [row.bs, row.threads])).toEqual([
+      [50, 1],
+      [50, 2],
+    ]);
+    expect(rows[0].speedup).toBe(1);
+    expect(rows[0].ceiling).toBeUndefined();
+    for (const row of rows) expect(row.samplesPerSecond).toBeGreaterThan(0);
+    const two = rows[1];
+    expect(two.ceiling).toBeGreaterThan(0);
+    expect(two.ofCeiling).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('leaves the ceiling out with --no-ceiling, and refuses it without a 1-thread engine to compare with', async () => {
+    const without = await runCli(SCRIPT, ['--threads', '1,2', '--no-ceiling', ...SHORT]);
+    expect(without.code).toBe(0);
+    expect(JSON.parse(without.stdout).some((row: { ceiling?: number }) => 'ceiling' in row)).toBe(false);
+    const refused = await runCli(SCRIPT, ['--threads', '2', ...SHORT]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr.trim().split('\n')).toEqual([expect.stringContaining('start --threads with 1')]);
+  }, 120_000);
+});
