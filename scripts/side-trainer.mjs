@@ -20,15 +20,12 @@ if (parentPort) {
   const SGD = { lr: 0.05, momentum: 0, weightDecay: 0 };
   const arena = new Arena();
   const data = loadMnist({ alloc: arenaAllocator(arena) });
-  let trainer = null;
-  // a message sets the batch size (a new trainer) while the thread sleeps
+  // a message gives the batch size: a new trainer, until RUN = -1 closes it
   parentPort.on('message', async (bs) => {
-    if (trainer) await trainer.engine.close();
     const { engine, loader } = createTrainer(data, { threads: 1, batchSize: bs, shuffle: false, kernel }, arena);
     const batches = (function* () {
       for (;;) yield* loader.epoch();
     })();
-    trainer = { engine, batches };
     parentPort.postMessage('ready');
     for (;;) {
       Atomics.wait(ctl, RUN, 0);
@@ -42,7 +39,6 @@ if (parentPort) {
       if (Atomics.load(ctl, RUN) < 0) break;
     }
     await engine.close();
-    trainer = null;
     parentPort.postMessage('left');
   });
 }
