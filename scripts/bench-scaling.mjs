@@ -14,7 +14,8 @@
 // --json prints [{bs, threads, samplesPerSecond, speedup, ceiling?, ofCeiling?}] instead of the Markdown table.
 import { Worker } from 'node:worker_threads';
 import { parseArgs } from 'node:util';
-import { Arena, arenaAllocator, createTrainer, loadMnist } from '../dist/index.js';
+import { Arena, arenaAllocator, loadMnist } from '../dist/index.js';
+import { inOrderTrainer } from './in-order-trainer.mjs';
 import { RUN, RUNNING, STEPS, WORDS } from './side-trainer.mjs';
 
 const { values } = parseArgs({
@@ -46,18 +47,11 @@ const side = values.ceiling ? sideTrainer() : null;
 const rows = [];
 for (const bs of values.bs.split(',').map(Number)) {
   const steps = Math.max(1, Math.round(Number(values.burst) / bs));
-  const engines = threadList.map((threads) => {
-    const { engine, loader } = createTrainer(data, { threads, batchSize: bs, shuffle: false, kernel: values.kernel }, arena);
-    // batches in data order, wrapping around: the same work for every engine
-    const batches = (function* () {
-      for (;;) yield* loader.epoch();
-    })();
-    return { threads, engine, batches };
-  });
+  const engines = threadList.map((threads) => ({ threads, ...inOrderTrainer(data, arena, { threads, batchSize: bs, kernel: values.kernel }) }));
   /** Seconds per step of a burst on engine e. */
   const burst = async (e) => {
     const t = performance.now();
-    for (let s = 0; s < steps; s++) await e.engine.step(e.batches.next().value, SGD);
+    for (let s = 0; s < steps; s++) await e.engine.step(e.nextBatch(), SGD);
     return (performance.now() - t) / 1000 / steps;
   };
   if (side) await side.start(bs);

@@ -2,7 +2,8 @@
 // {samplesPerSecond, maxRssMB} as JSON. Run by scripts/bench.mjs; usable alone:
 //   node scripts/bench-step.mjs --threads 2 --bs 50 --steps 2000 --warmup 200 --warmup-seconds 2 --kernel js
 import { parseArgs } from 'node:util';
-import { Arena, arenaAllocator, createTrainer, loadMnist } from '../dist/index.js';
+import { Arena, arenaAllocator, loadMnist } from '../dist/index.js';
+import { inOrderTrainer } from './in-order-trainer.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -22,21 +23,17 @@ const SGD = { lr: 0.1, momentum: 0, weightDecay: 0 };
 
 const arena = new Arena();
 const data = loadMnist({ alloc: arenaAllocator(arena) });
-const { engine, loader } = createTrainer(data, { threads, batchSize: bs, kernel: values.kernel, shuffle: false }, arena);
+const { engine, nextBatch } = inOrderTrainer(data, arena, { threads, batchSize: bs, kernel: values.kernel });
 
-// Batches in data order, wrapping around: the same work for every configuration.
-const batches = (function* () {
-  for (;;) yield* loader.epoch();
-})();
 // Warm up for `warmup` steps and at least `warmup-seconds`: V8 keeps optimising JavaScript on its
 // helper threads for about a second after the workers start, and with every core busy training
 // those compilations take turns with the trainer's threads.
 const warmupUntil = performance.now() + 1000 * Number(values['warmup-seconds']);
-for (let i = 0; i < warmup || performance.now() < warmupUntil; i++) await engine.step(batches.next().value, SGD);
+for (let i = 0; i < warmup || performance.now() < warmupUntil; i++) await engine.step(nextBatch(), SGD);
 const t0 = performance.now();
 let samples = 0;
 for (let i = 0; i < steps; i++) {
-  const ids = batches.next().value;
+  const ids = nextBatch();
   await engine.step(ids, SGD);
   samples += ids.length;
 }

@@ -8,7 +8,8 @@
 //   [RUNNING]  1 while this thread is training (it has seen RUN = 1 and started a step)
 //   [STEPS]    training steps finished since the start (the main thread reads it around a burst)
 import { parentPort, workerData } from 'node:worker_threads';
-import { Arena, arenaAllocator, createTrainer, loadMnist } from '../dist/index.js';
+import { Arena, arenaAllocator, loadMnist } from '../dist/index.js';
+import { inOrderTrainer } from './in-order-trainer.mjs';
 
 export const RUN = 0;
 export const RUNNING = 1;
@@ -22,17 +23,14 @@ if (parentPort) {
   const data = loadMnist({ alloc: arenaAllocator(arena) });
   // a message gives the batch size: a new trainer, until RUN = -1 closes it
   parentPort.on('message', async (bs) => {
-    const { engine, loader } = createTrainer(data, { threads: 1, batchSize: bs, shuffle: false, kernel }, arena);
-    const batches = (function* () {
-      for (;;) yield* loader.epoch();
-    })();
+    const { engine, nextBatch } = inOrderTrainer(data, arena, { threads: 1, batchSize: bs, kernel });
     parentPort.postMessage('ready');
     for (;;) {
       Atomics.wait(ctl, RUN, 0);
       if (Atomics.load(ctl, RUN) < 0) break;
       Atomics.store(ctl, RUNNING, 1);
       while (Atomics.load(ctl, RUN) === 1) {
-        await engine.step(batches.next().value, SGD);
+        await engine.step(nextBatch(), SGD);
         Atomics.add(ctl, STEPS, 1);
       }
       Atomics.store(ctl, RUNNING, 0);
