@@ -29,8 +29,8 @@ const bsList = values.bs.split(',').map(Number);
 const repeats = Number(values.repeats);
 const samples = Number(values.samples);
 const stepsFor = (bs) => Math.ceil(samples / bs);
-// A warm-up of half the measured steps, and of at least 2 s (bench-step.mjs): the machine's other load comes and goes in episodes, and a
-// short warm-up left some runs measuring the JIT's first minutes.
+// A warm-up of half the measured steps, and of at least 2 s (bench-step.mjs): the machine's other
+// load comes and goes in episodes, and a short warm-up left some runs measuring the JIT's first minutes.
 const warmupFor = (bs) => String(Math.ceil(stepsFor(bs) / 2));
 
 function ours(threads, bs) {
@@ -70,7 +70,8 @@ for (let r = 0; r < repeats; r++) {
 
 // The speedup again, measured inside one process (scripts/bench-scaling.mjs): engines for every
 // thread count taking turns in short bursts, so each ratio compares moments milliseconds apart.
-const scalingArgs = ['--threads', values.threads, '--bs', values.bs, '--kernel', values.kernel, '--json', '--burst', values.kernel === 'js' ? '500' : '10000', '--rounds', values.kernel === 'js' ? '5' : '30', ...(threadList[0] === 1 ? [] : ['--no-ceiling'])];
+const scalingRounds = values.kernel === 'js' ? 5 : 30;
+const scalingArgs = ['--threads', values.threads, '--bs', values.bs, '--kernel', values.kernel, '--json', '--burst', values.kernel === 'js' ? '500' : '10000', '--rounds', String(scalingRounds), ...(threadList[0] === 1 ? [] : ['--no-ceiling'])];
 const scaling = JSON.parse(execFileSync(process.execPath, [join(root, 'scripts/bench-scaling.mjs'), ...scalingArgs], { encoding: 'utf8' }));
 
 const machine = {
@@ -96,6 +97,7 @@ for (const bs of bsList) {
     const ms = runs.get(key('ours', t, bs));
     const sps = median(ms.map((m) => m.samplesPerSecond));
     const speedup = pairedRatio(ms, base);
+    const oneProcess = scaling.find((s) => s.bs === bs && s.threads === t);
     results.push({
       bs,
       threads: t,
@@ -104,9 +106,9 @@ for (const bs of bsList) {
       speedup,
       // against the ideal: linear up to the core count, flat after
       efficiency: speedup / (Math.min(t, machine.cores) / threadList[0]),
-      speedupOneProcess: scaling.find((s) => s.bs === bs && s.threads === t)?.speedup ?? null,
+      speedupOneProcess: oneProcess?.speedup ?? null,
       // two independent 1-thread trainers side by side, over one alone: the most 2 threads can do here
-      sideBySide: scaling.find((s) => s.bs === bs && s.threads === t)?.ceiling ?? null,
+      sideBySide: oneProcess?.ceiling ?? null,
       peakRssMB: Math.max(...ms.map((m) => m.maxRssMB)),
       vsNumpy: numpyComplete ? pairedRatio(ms, np) : null,
     });
@@ -117,7 +119,7 @@ for (const bs of bsList) {
 
 const fmt = (n) => Math.round(n).toLocaleString('en-US');
 const lines = [
-  `Kernel \`${values.kernel}\`, ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}${machine.numpy ? `, numpy ${machine.numpy}` : ''}; median of ${repeats}, ${samples.toLocaleString('en-US')} samples a run; speedup and vs numpy are medians of the ratios within each repeat; "speedup, one process" is scripts/bench-scaling.mjs (engines taking turns in one process, median of ${scalingArgs[scalingArgs.indexOf('--rounds') + 1]} paired ratios); "two 1-thread trainers side by side" is, in the same process and rounds, two independent 1-thread trainers' samples/s over one alone: the most two threads can do on this machine then.`,
+  `Kernel \`${values.kernel}\`, ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}${machine.numpy ? `, numpy ${machine.numpy}` : ''}; median of ${repeats}, ${samples.toLocaleString('en-US')} samples a run; speedup and vs numpy are medians of the ratios within each repeat; "speedup, one process" is scripts/bench-scaling.mjs (engines taking turns in one process, median of ${scalingRounds} paired ratios); "two 1-thread trainers side by side" is, in the same process and rounds, two independent 1-thread trainers' samples/s over one alone: the most two threads can do on this machine then.`,
   '',
   '| bs | threads | samples/s | speedup | efficiency (per core used) | speedup, one process | two 1-thread trainers side by side | peak RSS (MB) | vs numpy (1 core) |',
   '|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
