@@ -23,11 +23,18 @@ interface Case {
  * Trains case c on `threads` threads. Up to 3 threads, the engine plans for as many cores
  * (MLP_PARALLEL_CORES), so each thread takes part in the steps; 64 threads run on the machine's cores.
  */
+/** make() with MLP_PARALLEL_CORES set to `cores` (left unset when undefined), unset again even if it throws. */
+function withCores<T>(cores: number | undefined, make: () => T): T {
+  if (cores !== undefined) process.env.MLP_PARALLEL_CORES = String(cores);
+  try {
+    return make();
+  } finally {
+    delete process.env.MLP_PARALLEL_CORES;
+  }
+}
+
 async function run(c: Case, threads: number) {
-  if (threads <= 3) process.env.MLP_PARALLEL_CORES = String(threads);
-  const made = createTrainer(c.data, { threads, hidden: c.hidden, batchSize: c.bs, seed: 5 }, arena);
-  delete process.env.MLP_PARALLEL_CORES;
-  const { engine, loader } = made;
+  const { engine, loader } = withCores(threads <= 3 ? threads : undefined, () => createTrainer(c.data, { threads, hidden: c.hidden, batchSize: c.bs, seed: 5 }, arena));
   try {
     const r = await fit(engine, loader, { epochs: c.epochs, lr: 0.1, maxSteps: c.maxSteps });
     const w = engine.weights();
