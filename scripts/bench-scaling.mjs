@@ -11,7 +11,9 @@
 // threads that share nothing still slow each other where two vCPUs share a physical core, or a
 // host's cache and memory; the 2-thread row reports this ceiling and its speedup as a share of it.
 //   node scripts/bench-scaling.mjs --threads 1,2,8 --bs 50,512 --rounds 30 [--kernel js] [--json] [--no-ceiling]
-// --json prints [{bs, threads, samplesPerSecond, speedup, ceiling?, ofCeiling?}] instead of the Markdown table.
+// --json prints [{bs, threads, samplesPerSecond, speedup, ceiling?, ofCeiling?, byCeiling?}] instead of
+// the Markdown tables. byCeiling groups the rounds by their ceiling: what 2 threads reach when the
+// machine lets two threads run at full speed side by side, and when it does not.
 import { Worker } from 'node:worker_threads';
 import { parseArgs } from 'node:util';
 import { Arena, arenaAllocator, loadMnist } from '../dist/index.js';
@@ -36,6 +38,7 @@ const threadList = values.threads.split(',').map(Number);
 const rounds = Number(values.rounds);
 const SGD = { lr: 0.05, momentum: 0, weightDecay: 0 };
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+const CEILING_BINS = [0, 1.7, 1.8, 1.9];
 if (values.ceiling && threadList[0] !== 1) {
   console.error('bench-scaling: --threads: the side-by-side ceiling compares with a 1-thread engine: start --threads with 1, or give --no-ceiling');
   process.exit(2);
@@ -86,6 +89,7 @@ for (const bs of values.bs.split(',').map(Number)) {
     if (side && e.threads === 2) {
       row.ceiling = median(ceilings);
       row.ofCeiling = median(times[i].map((t, r) => times[0][r] / t / ceilings[r]));
+      row.byCeiling = byCeiling(times[i].map((t, r) => times[0][r] / t), ceilings);
     }
     rows.push(row);
   }
@@ -102,6 +106,36 @@ if (values.json) {
     const extra = side ? (r.ceiling ? ` ${r.ceiling.toFixed(2)} | ${(100 * r.ofCeiling).toFixed(0)}% |` : ' | |') : '';
     console.log(`| ${r.bs} | ${r.threads} | ${Math.round(r.samplesPerSecond).toLocaleString('en-US')} | ${r.speedup.toFixed(2)} |${extra}`);
   }
+  const split = rows.filter((r) => r.byCeiling);
+  if (split.length > 0) {
+    console.log('\n2 threads, rounds grouped by what two independent 1-thread trainers reached in the same round:\n');
+    console.log(`| bs |${CEILING_BINS.map((_, b) => ` side by side ${binName(b)} |`).join('')}`);
+    console.log(`|---:|${CEILING_BINS.map(() => '---:|').join('')}`);
+    for (const r of split) {
+      const cells = r.byCeiling.map((c) => (c.rounds === 0 ? ' - |' : ` ${c.speedup.toFixed(2)} (${c.rounds} round${c.rounds === 1 ? '' : 's'}) |`));
+      console.log(`| ${r.bs} |${cells.join('')}`);
+    }
+  }
+}
+
+/** Lower ends of the ceiling groups: below 1.7, 1.7 to 1.8, 1.8 to 1.9, 1.9 and up. */
+function binName(b) {
+  const lo = CEILING_BINS[b];
+  const hi = CEILING_BINS[b + 1];
+  return lo === 0 ? `< ${hi}` : hi === undefined ? `>= ${lo}` : `${lo} to ${hi}`;
+}
+
+/**
+ * The 2-thread speedup of the rounds whose ceiling falls in each group: [{from, to, rounds, speedup}]
+ * (speedup: their median, null without rounds). The machine's two vCPUs sometimes run at full speed
+ * side by side and sometimes slow each other; this shows what the engine does in each case.
+ */
+function byCeiling(speedups, ceilings) {
+  return CEILING_BINS.map((from, b) => {
+    const to = CEILING_BINS[b + 1] ?? null;
+    const inBin = speedups.filter((_, r) => ceilings[r] >= from && (to === null || ceilings[r] < to));
+    return { from, to, rounds: inBin.length, speedup: inBin.length > 0 ? median(inBin) : null };
+  });
 }
 
 /** The side trainer (scripts/side-trainer.mjs) in a worker thread, driven through shared words. */

@@ -11,7 +11,8 @@ describe('bench:scaling', () => {
     const r = await runCli(SCRIPT, ['--threads', '1,2', ...SHORT]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    const rows = JSON.parse(r.stdout) as { bs: number; threads: number; samplesPerSecond: number; speedup: number; ceiling?: number; ofCeiling?: number }[];
+    type Group = { from: number; to: number | null; rounds: number; speedup: number | null };
+    const rows = JSON.parse(r.stdout) as { bs: number; threads: number; samplesPerSecond: number; speedup: number; ceiling?: number; ofCeiling?: number; byCeiling?: Group[] }[];
     expect(rows.map((row) => [row.bs, row.threads])).toEqual([
       [50, 1],
       [50, 2],
@@ -22,6 +23,14 @@ describe('bench:scaling', () => {
     const two = rows[1];
     expect(two.ceiling).toBeGreaterThan(0);
     expect(two.ofCeiling).toBeGreaterThan(0);
+    // every round falls in exactly one ceiling group, and the groups tile the line from 0 up
+    const groups = two.byCeiling!;
+    expect(groups.reduce((n, g) => n + g.rounds, 0)).toBe(3);
+    expect(groups[0].from).toBe(0);
+    expect(groups.at(-1)!.to).toBeNull();
+    for (let i = 1; i < groups.length; i++) expect(groups[i].from).toBe(groups[i - 1].to);
+    for (const g of groups) expect(g.speedup === null).toBe(g.rounds === 0);
+    expect(rows[0].byCeiling).toBeUndefined();
   }, 120_000);
 
   it('leaves the ceiling out with --no-ceiling, and refuses it without a 1-thread engine to compare with', async () => {
