@@ -39,10 +39,21 @@ function ours(threads, bs) {
   return JSON.parse(out);
 }
 
+/**
+ * OpenBLAS settings left out of the numpy run. A forced core type (and cache size) keeps an old
+ * OpenBLAS build from crashing on some processors, but makes a current one run an older kernel:
+ * OPENBLAS_CORETYPE=Prescott halved the lesson's loop on an AMD EPYC (66,000 samples/s against
+ * 145,000). The comparison is with numpy at its own best on this CPU.
+ */
+const OPENBLAS_FORCED = ['OPENBLAS_CORETYPE', 'OPENBLAS_L2_SIZE'];
+const numpyEnvDropped = OPENBLAS_FORCED.filter((name) => process.env[name] !== undefined);
+if (numpyEnvDropped.length > 0) console.error(`numpy runs without ${numpyEnvDropped.map((name) => `${name}=${process.env[name]}`).join(' and ')}, so that OpenBLAS picks its kernel for this CPU`);
+
 function numpy(bs) {
   const steps = stepsFor(bs);
   // One core's worth of numpy: BLAS limited to one thread.
   const env = { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1' };
+  for (const name of OPENBLAS_FORCED) delete env[name];
   const r = spawnSync('python3', [join(root, 'scripts/numpy_mlp.py'), '--bs', String(bs), '--steps', String(steps), '--warmup', warmupFor(bs)], { encoding: 'utf8', env });
   if (r.error || r.status !== 0) return null;
   return JSON.parse(r.stdout);
@@ -130,7 +141,7 @@ for (const r of results) {
 }
 const table = lines.join('\n');
 mkdirSync(values.out, { recursive: true });
-writeFileSync(join(values.out, 'benchmark.json'), `${JSON.stringify({ machine, kernel: values.kernel, repeats, samples, results }, null, 2)}\n`);
+writeFileSync(join(values.out, 'benchmark.json'), `${JSON.stringify({ machine, kernel: values.kernel, repeats, samples, numpyEnvDropped, results }, null, 2)}\n`);
 const series = bsList.map((bs) => ({
   label: `bs ${bs}`,
   points: results.filter((r) => r.bs === bs && !r.system).map((r) => [r.threads, r.samplesPerSecond]),
