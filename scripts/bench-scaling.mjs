@@ -38,6 +38,7 @@ const threadList = values.threads.split(',').map(Number);
 const rounds = Number(values.rounds);
 const SGD = { lr: 0.05, momentum: 0, weightDecay: 0 };
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+/** Lower ends of the ceiling groups: below 1.7, 1.7 to 1.8, 1.8 to 1.9, 1.9 and up. */
 const CEILING_BINS = [0, 1.7, 1.8, 1.9];
 if (values.ceiling && threadList[0] !== 1) {
   console.error('bench-scaling: --threads: the side-by-side ceiling compares with a 1-thread engine: start --threads with 1, or give --no-ceiling');
@@ -85,11 +86,13 @@ for (const bs of values.bs.split(',').map(Number)) {
     }
   }
   for (const [i, e] of engines.entries()) {
-    const row = { bs, threads: e.threads, samplesPerSecond: bs / median(times[i]), speedup: median(times[i].map((t, r) => times[0][r] / t)) };
+    /** this engine's speedup over the 1-thread engine, round by round */
+    const speedups = times[i].map((t, r) => times[0][r] / t);
+    const row = { bs, threads: e.threads, samplesPerSecond: bs / median(times[i]), speedup: median(speedups) };
     if (side && e.threads === 2) {
       row.ceiling = median(ceilings);
-      row.ofCeiling = median(times[i].map((t, r) => times[0][r] / t / ceilings[r]));
-      row.byCeiling = byCeiling(times[i].map((t, r) => times[0][r] / t), ceilings);
+      row.ofCeiling = median(speedups.map((s, r) => s / ceilings[r]));
+      row.byCeiling = byCeiling(speedups, ceilings);
     }
     rows.push(row);
   }
@@ -109,8 +112,8 @@ if (values.json) {
   const split = rows.filter((r) => r.byCeiling);
   if (split.length > 0) {
     console.log('\n2 threads, rounds grouped by what two independent 1-thread trainers reached in the same round:\n');
-    console.log(`| bs |${CEILING_BINS.map((_, b) => ` side by side ${binName(b)} |`).join('')}`);
-    console.log(`|---:|${CEILING_BINS.map(() => '---:|').join('')}`);
+    console.log(`| bs |${split[0].byCeiling.map((g) => ` side by side ${groupName(g)} |`).join('')}`);
+    console.log(`|---:|${split[0].byCeiling.map(() => '---:|').join('')}`);
     for (const r of split) {
       const cells = r.byCeiling.map((c) => (c.rounds === 0 ? ' - |' : ` ${c.speedup.toFixed(2)} (${c.rounds} round${c.rounds === 1 ? '' : 's'}) |`));
       console.log(`| ${r.bs} |${cells.join('')}`);
@@ -118,11 +121,9 @@ if (values.json) {
   }
 }
 
-/** Lower ends of the ceiling groups: below 1.7, 1.7 to 1.8, 1.8 to 1.9, 1.9 and up. */
-function binName(b) {
-  const lo = CEILING_BINS[b];
-  const hi = CEILING_BINS[b + 1];
-  return lo === 0 ? `< ${hi}` : hi === undefined ? `>= ${lo}` : `${lo} to ${hi}`;
+/** A ceiling group's column name: "< 1.7", "1.7 to 1.8", ">= 1.9". */
+function groupName({ from, to }) {
+  return from === 0 ? `< ${to}` : to === null ? `>= ${from}` : `${from} to ${to}`;
 }
 
 /**
