@@ -81,15 +81,14 @@ export function toTransposed(L: Layer, W: usize, wt: usize, flags: usize): void 
 export function fromTransposed(L: Layer, wt: usize, W: usize, flags: usize): void {
   const nIn = L.nIn;
   const nOut = L.nOut;
-  const dW = W;
   const wRow = <usize>nIn << 2;
   const tRow = <usize>L.sOut << 2;
   const k4 = nIn & ~3;
   const j4 = nOut & ~3;
   const z = zero4();
-  // k outer: a used group's 4 rows of dwt (contiguous) are read whole, dW written 16 bytes a row
+  // k outer: a used group's 4 rows of wt (contiguous) are read whole, W written 16 bytes a row
   for (let k: i32 = 0; k < k4; k += 4) {
-    const dst = dW + (<usize>k << 2);
+    const dst = W + (<usize>k << 2);
     if (flags != 0 && !load<i32>(flags + <usize>k)) {
       // no row of the chunk uses these inputs: their gradient is zero (wt was not written there)
       for (let j: i32 = 0; j < nOut; j++) v128.store(dst + <usize>j * wRow, z);
@@ -102,7 +101,7 @@ export function fromTransposed(L: Layer, wt: usize, W: usize, flags: usize): voi
       storeTransposed(v128.load(s), v128.load(s + tRow), v128.load(s + 2 * tRow), v128.load(s + 3 * tRow), dst + <usize>j * wRow, wRow);
     }
     if (j < nOut) {
-      // the last 1..3 rows of dW
+      // the last 1..3 rows of W
       const s = src + (<usize>j << 2);
       const r0 = v128.load(s);
       const r1 = v128.load(s + tRow);
@@ -120,7 +119,7 @@ export function fromTransposed(L: Layer, wt: usize, W: usize, flags: usize): voi
   if (k4 < nIn) {
     const tailUsed = flags == 0 || load<i32>(flags + <usize>k4) != 0;
     for (let j: i32 = 0; j < nOut; j++) {
-      for (let k = k4; k < nIn; k++) store<f32>(dW + <usize>j * wRow + (<usize>k << 2), tailUsed ? load<f32>(wt + <usize>k * tRow + (<usize>j << 2)) : 0);
+      for (let k = k4; k < nIn; k++) store<f32>(W + <usize>j * wRow + (<usize>k << 2), tailUsed ? load<f32>(wt + <usize>k * tRow + (<usize>j << 2)) : 0);
     }
   }
 }
