@@ -22,18 +22,20 @@ export { readDataFile } from './data/read-file.js';
 
 // the model and its math
 export type { Floats, Stats } from './nn/types.js';
-export { linForward, linBackward } from './nn/linear.js';
+export { linForward, linBackward, linWeightGrad, type InputRows } from './nn/linear.js';
 export { reluForward, reluBackward } from './nn/relu.js';
-export { logsumexp, softmaxCrossEntropy } from './nn/cross-entropy.js';
+export { logsumexp, crossEntropyForward, crossEntropyBackward, correctRows } from './nn/cross-entropy.js';
 export { Lin, Relu, type Layer } from './nn/layers.js';
 export { Mlp } from './nn/mlp.js';
 export { mlpLayout, mlpSizes, type MlpLayout, type TensorSpec, type LinearSpec } from './model/layout.js';
 export { initParams, INIT_SCHEMES, type InitScheme } from './model/init.js';
-export type { Kernel, KernelName } from './kernels/kernel.js';
+export type { Kernel, KernelName, KernelContext, StepViews } from './kernels/kernel.js';
+export { KERNELS, paramStorage, type KernelDefinition } from './kernels/create.js';
+export { ParamStorage } from './kernels/param-storage.js';
 export { KERNEL_NAMES } from './kernels/kernel.js';
 
 // training
-export { sgdUpdateSlice, type SgdOptions } from './optim/sgd.js';
+export { sgdStep, type SgdOptions } from './optim/sgd.js';
 export { SequentialSampler, RandomSampler, type Sampler } from './train/sampler.js';
 export { DataLoader } from './train/data-loader.js';
 export { fit, validate, type Callback, type FitOptions, type FitResult, type EpochEvent, type StepEvent } from './train/fit.js';
@@ -44,7 +46,8 @@ export { Arena } from './engine/arena.js';
 export { arenaAllocator } from './engine/arena-allocator.js';
 export { Engine } from './engine/engine.js';
 export { SharedState, type SplitName } from './engine/shared-state.js';
-export { chunkCount, chunkRange, CHUNK_ROWS, MAX_CHUNKS } from './engine/chunks.js';
+export { planSlices, rowItemCount, rowsPerItem, evalItemCount, type Slice, type SlicePlan } from './engine/work-plan.js';
+export type { BatchFactors } from './engine/batch-factors.js';
 
 // reports
 export { confusionMatrix, perClassAccuracy, mostConfidentlyWrong, type ClassAccuracy } from './report/confusion.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { logsumexp, softmaxCrossEntropy } from '../src/nn/cross-entropy.js';
+import { correctRows, crossEntropyBackward, crossEntropyForward, logsumexp } from '../src/nn/cross-entropy.js';
 
 describe('logsumexp', () => {
   it('is log(sum(exp)) for ordinary values', () => {
@@ -15,12 +15,14 @@ describe('logsumexp', () => {
 });
 
 describe('softmax cross-entropy', () => {
-  it('gives softmax minus onehot as the loss gradient', () => {
+  it('gives each row its loss, and softmax minus onehot as the loss gradient', () => {
     const logits = new Float64Array([1, 2, 3]);
+    const losses = new Float64Array(1);
     const d = new Float64Array(3);
-    const { loss } = softmaxCrossEntropy(logits, new Int32Array([0]), d, 1, 3);
+    crossEntropyForward(logits, new Int32Array([0]), losses, 1, 3);
+    crossEntropyBackward(logits, new Int32Array([0]), d, 1, 3);
     const z = Math.exp(1) + Math.exp(2) + Math.exp(3);
-    expect(loss).toBeCloseTo(-Math.log(Math.exp(1) / z), 14);
+    expect(losses[0]).toBeCloseTo(-Math.log(Math.exp(1) / z), 14);
     expect(d[0]).toBeCloseTo(Math.exp(1) / z - 1, 14);
     expect(d[1]).toBeCloseTo(Math.exp(2) / z, 14);
     expect(d[2]).toBeCloseTo(Math.exp(3) / z, 14);
@@ -28,14 +30,21 @@ describe('softmax cross-entropy', () => {
   });
   it('is exact and finite for extreme logits', () => {
     const logits = new Float32Array([1000, -1000, -1000, 1000]);
+    const labels = new Int32Array([1, 1]);
+    const losses = new Float64Array(2);
     const d = new Float32Array(4);
-    const r = softmaxCrossEntropy(logits, new Int32Array([1, 1]), d, 2, 2);
-    expect(r.loss).toBe(2000); // row 0: -(-1000 - 1000); row 1: 0
-    expect(r.correct).toBe(1);
+    const correct = new Int32Array(2);
+    crossEntropyForward(logits, labels, losses, 2, 2);
+    crossEntropyBackward(logits, labels, d, 2, 2);
+    correctRows(logits, labels, correct, 2, 2);
+    expect(Array.from(losses)).toEqual([2000, 0]); // row 0: -(-1000 - 1000); row 1: 0
+    expect(Array.from(correct)).toEqual([0, 1]);
     expect(Array.from(d)).toEqual([1, -1, 0, 0]);
   });
-  it('counts a row correct when its largest logit is the label', () => {
-    const logits = new Float64Array([0, 5, 1, /**/ 3, 1, 2, /**/ 0, 0, 9]);
-    expect(softmaxCrossEntropy(logits, new Int32Array([1, 1, 2]), null, 3, 3).correct).toBe(2);
+  it('counts a row correct when its largest logit is the label, the lower class on a tie', () => {
+    const logits = new Float64Array([0, 5, 1, /**/ 3, 1, 2, /**/ 0, 0, 9, /**/ 4, 4, 0]);
+    const correct = new Int32Array(4);
+    correctRows(logits, new Int32Array([1, 1, 2, 1]), correct, 4, 3);
+    expect(Array.from(correct)).toEqual([1, 0, 1, 0]);
   });
 });

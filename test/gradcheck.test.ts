@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { softmaxCrossEntropy } from '../src/nn/cross-entropy.js';
-import { linBackward, linForward } from '../src/nn/linear.js';
+import { crossEntropyBackward, crossEntropyForward } from '../src/nn/cross-entropy.js';
+import { linBackward, linForward, linWeightGrad } from '../src/nn/linear.js';
 import { Mlp } from '../src/nn/mlp.js';
 import { reluBackward, reluForward } from '../src/nn/relu.js';
 import { mlpLayout } from '../src/model/layout.js';
@@ -38,10 +38,20 @@ describe('Lin backward', () => {
       const dW = new Float64Array(nOut * nIn);
       const db = new Float64Array(nOut);
       const dx = new Float64Array(rows * nIn);
-      linBackward(x, W, R, dW, db, dx, rows, nIn, nOut);
+      linBackward(R, W, dx, rows, nIn, nOut);
+      // the parameters' gradient as the slices pass forms it: the rows' dout ⊗ x summed in row order
+      linWeightGrad({ x, at: (r) => r * nIn }, R, nOut, rows, nIn, 0, nOut, dW, db);
       expect(relError(dW, numericGradient(f, W))).toBeLessThan(TOL);
       expect(relError(db, numericGradient(f, b))).toBeLessThan(TOL);
       expect(relError(dx, numericGradient(f, x))).toBeLessThan(TOL);
+      // a slice of the outputs gives those rows of the same gradient
+      if (nOut > 2) {
+        const part = new Float64Array(2 * nIn);
+        const partB = new Float64Array(2);
+        linWeightGrad({ x, at: (r) => r * nIn }, R, nOut, rows, nIn, 1, 3, part, partB);
+        expect(Array.from(part)).toEqual(Array.from(dW.subarray(nIn, 3 * nIn)));
+        expect(Array.from(partB)).toEqual(Array.from(db.subarray(1, 3)));
+      }
     });
   }
 });
@@ -71,9 +81,13 @@ describe('softmax cross-entropy backward', () => {
     const C = 7;
     const logits = randomArray(rows * C, u, 3);
     const labels = Int32Array.from({ length: rows }, (_, i) => (i * 3) % C);
-    const f = () => softmaxCrossEntropy(logits, labels, null, rows, C).loss;
+    const losses = new Float64Array(rows);
+    const f = () => {
+      crossEntropyForward(logits, labels, losses, rows, C);
+      return losses.reduce((a, v) => a + v, 0);
+    };
     const d = new Float64Array(rows * C);
-    softmaxCrossEntropy(logits, labels, d, rows, C);
+    crossEntropyBackward(logits, labels, d, rows, C);
     expect(relError(d, numericGradient(f, logits))).toBeLessThan(TOL);
   });
 });

@@ -1,10 +1,10 @@
 /**
- * The WebAssembly SIMD kernel against the reference (js) kernel, path by path, and its determinism.
+ * The WebAssembly SIMD kernel against the reference (js) kernel, and its determinism.
  * Needs the built .wasm: `npm run build` first (npm test does it).
  *
  * Agreement is measured per tensor as   relErr(a, b) = max_i |a_i - b_i| / max(max_i |b_i|, 1e-30)
  * with b the reference (float64 sums, float32 storage) and a the kernel (float32 sums); it must stay
- * below 1e-5 for every gradient tensor, the loss sum and the predictions; the correct counts must
+ * below 1e-5 for every row's loss, every gradient tensor and the predictions; correct counts must
  * be equal.
  */
 import { execFileSync } from 'node:child_process';
@@ -13,125 +13,50 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import type { Split } from '../src/data/dataset.js';
-import { buildNonZeroIndex } from '../src/data/non-zero-index.js';
-import { arenaAllocator } from '../src/engine/arena-allocator.js';
 import { Arena } from '../src/engine/arena.js';
-import { createKernel, kernelScratchBytes, paramStorage } from '../src/kernels/create.js';
+import { SharedState } from '../src/engine/shared-state.js';
+import { KERNELS, paramStorage } from '../src/kernels/create.js';
 import { KERNEL_NAMES } from '../src/kernels/kernel.js';
 import { kernelModule } from '../src/kernels/wasm/module.js';
-import type { WasmPath } from '../src/kernels/wasm/plan.js';
-import { WasmKernel, wasmParamStorage, type WasmKernelOptions } from '../src/kernels/wasm-kernel.js';
-import { mlpLayout, type MlpLayout } from '../src/model/layout.js';
-import { Mlp } from '../src/nn/mlp.js';
+import { WasmKernel } from '../src/kernels/wasm-kernel.js';
 import { Rng } from '../src/rng.js';
+import { bytes, caseData, caseState, meanGradient, referenceGradient, relErr, rowsPass, slicesPass, type Case } from './helpers/kernel-case.js';
 
 const TOL = 1e-5;
-const PATHS: WasmPath[] = ['sparse', 'dense', 'auto'];
 const VARIANTS = (['simd', 'relaxed'] as const).filter((v) => kernelModule(v) !== null);
 
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let diff = 0;
-  let scale = 1e-30;
-  for (let i = 0; i < b.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return Number.isNaN(diff) ? Infinity : diff / scale;
+function wasmKernel(state: SharedState, variant: 'simd' | 'relaxed' = 'simd', scratch = 0): WasmKernel {
+  return new WasmKernel(state.kernelContext(scratch), { variant });
 }
 
-interface Case {
-  sizes: number[];
-  rows: number;
-  /** fraction of non-zero inputs: < 1 is MNIST-like (exact zeros, values in (0, 1]), 1 is dense in [-1, 1) */
-  density: number;
-  seed: number;
-}
-
-/** A model, a dataset and a chunk, all in one arena, like the trainer lays them out. */
-function setup(c: Case, arena = new Arena()) {
-  const rng = new Rng(c.seed);
-  const layout = mlpLayout(c.sizes);
-  const nIn = c.sizes[0];
-  const nClasses = c.sizes[c.sizes.length - 1];
-  const n = Math.max(2, Math.ceil(c.rows / 2) + 1); // fewer samples than rows: idx must repeat ids
-  const x = arena.alloc('f32', n * nIn);
-  for (let i = 0; i < x.length; i++) {
-    if (c.density < 1) x[i] = rng.uniform() < c.density ? 1 - rng.uniform() : 0;
-    else x[i] = 2 * rng.uniform() - 1;
-  }
-  const y = arena.alloc('i32', n);
-  for (let i = 0; i < n; i++) y[i] = Math.floor(rng.uniform() * nClasses);
-  // the weights in the model layout (the reference's), and as the wasm kernel stores them
-  const model = new Float32Array(layout.count);
-  for (const l of layout.linears) {
-    const scale = Math.sqrt(6 / l.nIn) / (c.density < 1 ? Math.sqrt(c.density) : 1);
-    for (let i = 0; i < l.weight.length; i++) model[l.weight.offset + i] = (rng.uniform() - 0.5) * scale;
-    for (let i = 0; i < l.bias.length; i++) model[l.bias.offset + i] = (rng.uniform() - 0.5) * 0.2;
-  }
-  const storage = wasmParamStorage(layout);
-  const params = arena.alloc('f32', storage.count);
-  storage.store(model, params);
-  // the chunk sits at [lo, hi) of a longer idx, out of order, with repeats
-  const lo = 2;
-  const idx = arena.alloc('i32', c.rows + 4);
-  for (let i = 0; i < idx.length; i++) idx[i] = Math.floor(rng.uniform() * n);
-  if (c.rows >= 2) idx[lo + 1] = idx[lo];
-  const data: Split = { x, y, n, nIn };
-  return { arena, layout, storage, P: storage.count, data, model, params, idx, lo, hi: lo + c.rows };
-}
-
-function wasmKernel(arena: Arena, layout: MlpLayout, maxRows: number, opts: WasmKernelOptions = {}): WasmKernel {
-  const scratch = arena.alloc('u8', kernelScratchBytes('wasm', layout, maxRows));
-  return new WasmKernel({ layout, maxRows, memory: arena.memory, scratch }, opts);
-}
-
-/** The kernel's gradient of the case's chunk, grad pre-filled with NaN to check it is overwritten. */
-function runGradient(k: WasmKernel, s: ReturnType<typeof setup>) {
-  const grad = s.arena.alloc('f32', s.P).fill(NaN);
-  const stats = k.gradient(s.params, s.data, s.idx, s.lo, s.hi, grad);
-  return { grad, stats };
-}
-
-function reference(s: ReturnType<typeof setup>, rows: number) {
-  const ref = new Mlp(s.layout, Math.max(rows, s.data.n));
-  const grad = new Float32Array(s.layout.count);
-  const stats = ref.gradient(s.model, s.data, s.idx, s.lo, s.hi, grad);
-  const nClasses = s.layout.sizes[s.layout.sizes.length - 1];
-  const preds = new Float32Array(s.data.n * nClasses);
-  const evalStats = ref.evaluate(s.model, s.data, 0, s.data.n, preds);
-  return { grad, stats, preds, evalStats };
-}
-
-function expectAgreement(c: Case, path: WasmPath, variant: 'simd' | 'relaxed'): void {
-  const s = setup(c);
-  const ref = reference(s, c.rows);
-  const k = wasmKernel(s.arena, s.layout, Math.max(c.rows, s.data.n), { path, variant });
-  const { grad: stored, stats } = runGradient(k, s);
-  // the slot holds the gradient as the parameters are stored (first dW transposed), its padding zero
-  const grad = s.storage.toModel(stored);
-  const again = new Float32Array(s.P);
-  s.storage.store(grad, again);
-  expect(bytes(again).equals(bytes(stored)), 'the stored gradient is its model-layout values, padding zero').toBe(true);
-  for (const t of s.layout.tensors) {
-    const e = relErr(grad.subarray(t.offset, t.offset + t.length), ref.grad.subarray(t.offset, t.offset + t.length));
+function expectAgreement(c: Case, variant: 'simd' | 'relaxed'): void {
+  const { state } = caseState(c, { kernel: 'wasm' });
+  const k = wasmKernel(state, variant);
+  rowsPass(k, c.rows, 7);
+  const ref = referenceGradient(c);
+  expect(relErr(state.factors.loss.subarray(0, c.rows), ref.losses), 'per-row losses').toBeLessThan(TOL);
+  expect(state.factors.correct.subarray(0, c.rows).reduce((a, b) => a + b, 0)).toBe(ref.stats.correct);
+  const g = meanGradient(k, state, c.rows);
+  for (const t of ref.layout.tensors) {
+    const e = relErr(g.subarray(t.offset, t.offset + t.length), ref.mean.subarray(t.offset, t.offset + t.length));
     expect(e, `${t.name} [${t.shape}]`).toBeLessThan(TOL);
   }
-  expect(relErr([stats.loss], [ref.stats.loss]), 'gradient loss').toBeLessThan(TOL);
-  expect(stats.correct).toBe(ref.stats.correct);
-
-  const nClasses = s.layout.sizes[s.layout.sizes.length - 1];
-  const preds = s.arena.alloc('f32', s.data.n * nClasses).fill(NaN);
-  const ev = k.evaluate(s.params, s.data, 0, s.data.n, preds);
-  expect(relErr(preds, ref.preds), 'predictions').toBeLessThan(TOL);
-  expect(relErr([ev.loss], [ref.evalStats.loss]), 'evaluate loss').toBeLessThan(TOL);
-  expect(ev.correct).toBe(ref.evalStats.correct);
-  // without predictions: the same stats
-  expect(k.evaluate(s.params, s.data, 0, s.data.n)).toEqual(ev);
+  // evaluation against the reference kernel's
+  const js = caseState(c, { kernel: 'js' }).state;
+  const C = c.sizes[c.sizes.length - 1];
+  const split = state.split('valid');
+  const preds = new Float32Array(split.n * C);
+  const want = new Float32Array(split.n * C);
+  const ev = k.evaluate(split, 0, split.n, preds);
+  const refEv = js.kernel(0).evaluate(js.split('valid'), 0, split.n, want);
+  expect(relErr(preds, want), 'predictions').toBeLessThan(TOL);
+  expect(relErr([ev.loss], [refEv.loss]), 'evaluate loss').toBeLessThan(TOL);
+  expect(ev.correct).toBe(refEv.correct);
+  expect(k.evaluate(split, 0, split.n)).toEqual(ev); // without predictions: the same stats
 }
 
 // Widths and row counts from {1, 3, 5, 7, 49, 50, 51, 784, 785}: not multiples of the vector width
-// (4) nor of the tiles (2x4, 4x2, blocks of 1..8 vectors), one to three hidden layers, sparse and dense.
+// (4) nor of the blocks (1..8 vectors), one to three hidden layers, sparse and dense inputs.
 const CASES: Case[] = [
   { sizes: [784, 50, 10], rows: 50, density: 0.19, seed: 1 }, // the MNIST model, MNIST-like input
   { sizes: [784, 50, 10], rows: 7, density: 1, seed: 2 },
@@ -167,134 +92,105 @@ function randomCases(count: number): Case[] {
 describe('wasm kernel agrees with the js reference', () => {
   for (const variant of VARIANTS) {
     for (const c of [...CASES, ...randomCases(8)]) {
-      it(`${variant}: [${c.sizes}] x ${c.rows} rows, density ${c.density}, paths ${PATHS.join('/')}`, () => {
-        for (const path of PATHS) expectAgreement(c, path, variant);
-      });
+      it(`${variant}: [${c.sizes}] x ${c.rows} rows, density ${c.density}`, () => expectAgreement(c, variant));
     }
   }
 
-  it('runs on MNIST-like data with as many rows as its scratch allows (an evaluation chunk)', () => {
-    const c: Case = { sizes: [784, 50, 10], rows: 500, density: 0.19, seed: 42 };
-    expectAgreement(c, 'auto', 'simd');
+  it('moves the parameters as the reference does with momentum and weight decay, step after step', () => {
+    const c: Case = { sizes: [785, 51, 7], rows: 49, density: 0.2, seed: 31 };
+    const opt = { lr: 0.05, momentum: 0.9, weightDecay: 0.001 };
+    const [js, wasm] = (['js', 'wasm'] as const).map((kernel) => {
+      const { state } = caseState(c, { kernel, momentum: true });
+      const k = state.kernel(0);
+      for (let step = 0; step < 3; step++) {
+        rowsPass(k, c.rows, 16);
+        slicesPass(k, state, c.rows, opt);
+      }
+      return { params: state.storage.toModel(state.params), buf: state.storage.toModel(state.momentum!) };
+    });
+    expect(relErr(wasm.params, js.params)).toBeLessThan(TOL);
+    expect(relErr(wasm.buf, js.buf)).toBeLessThan(TOL);
+    expect(relErr(js.params, caseState(c, { kernel: 'js' }).model)).toBeGreaterThan(1e-3); // it did move them
   });
 });
 
 describe('wasm kernel determinism', () => {
   const c: Case = { sizes: [785, 51, 49, 10], rows: 33, density: 0.19, seed: 77 };
+  /** the factors and mean gradient of the case on a kernel of `state` (scratch region `scratch`), rows in items of itemRows */
+  const run = (state: SharedState, scratch: number, itemRows: number, variant: 'simd' | 'relaxed' = 'simd') => {
+    const k = wasmKernel(state, variant, scratch);
+    rowsPass(k, c.rows, itemRows);
+    const f = state.factors;
+    const g = meanGradient(k, state, c.rows);
+    return Buffer.concat([...f.douts, ...f.inputs, f.loss, f.correct, f.listCuts!].map(bytes).concat(bytes(g)));
+  };
 
-  it('gives the same bytes from different instances, scratch regions and call orders', () => {
+  it('gives the same bytes from different instances, scratch regions, item cuts and call orders', () => {
     for (const variant of VARIANTS) {
-      const s = setup(c);
-      const other = { ...s, lo: 0, hi: 17 }; // another chunk, to call in between
-      const k1 = wasmKernel(s.arena, s.layout, 40, { variant });
-      const k2 = wasmKernel(s.arena, s.layout, 500, { variant }); // a different scratch size and layout
-      const a1 = runGradient(k1, s);
-      const b1 = runGradient(k1, other);
-      k1.evaluate(s.params, s.data, 0, s.data.n);
-      const a1again = runGradient(k1, s);
-      const b2 = runGradient(k2, other);
-      const a2 = runGradient(k2, s);
-      expect(bytes(a1again.grad).equals(bytes(a1.grad))).toBe(true);
-      expect(bytes(a2.grad).equals(bytes(a1.grad))).toBe(true);
-      expect(bytes(b2.grad).equals(bytes(b1.grad))).toBe(true);
-      expect(a2.stats).toEqual(a1.stats);
-      expect(a1again.stats).toEqual(a1.stats);
-      expect(b2.stats).toEqual(b1.stats);
+      const { state } = caseState(c, { kernel: 'wasm' });
+      const a = run(state, 0, 33, variant);
+      state.factors.douts.forEach((d) => d.fill(NaN));
+      const k = wasmKernel(state, variant, 1);
+      for (let lo = 32; lo >= 0; lo -= 3) k.trainRows(lo, Math.min(33, lo + 3)); // backwards, in threes
+      k.evaluate(state.split('valid'), 0, 5); // an evaluation in between
+      const b = run(state, 1, 5, variant);
+      expect(b.equals(a)).toBe(true);
     }
   });
 
-  it('does not read scratch left by earlier calls (unused input groups, NaN-filled scratch)', () => {
-    // MNIST-like rows whose non-zero inputs lie in different places: the sparse path transposes W and
-    // zeroes dW^T only for the input groups some row of the chunk uses, so rows of those buffers that
-    // the current chunk does not use hold whatever an earlier call left there
-    const m: Case = { sizes: [785, 50, 10], rows: 9, density: 0.19, seed: 78 };
+  it('does not read scratch left by earlier calls', () => {
     for (const variant of VARIANTS) {
-      for (const path of ['sparse', 'auto'] as const) {
-        const s = setup(m);
-        // the chunk's rows use only inputs [300, 500): others zero
-        for (let r = 0; r < s.data.n; r++) for (let k = 0; k < 785; k++) if (k < 300 || k >= 500) s.data.x[r * 785 + k] = 0;
-        const fresh = runGradient(wasmKernel(s.arena, s.layout, 16, { variant, path }), s);
-        const scratch = s.arena.alloc('u8', kernelScratchBytes('wasm', s.layout, 16));
-        const k = new WasmKernel({ layout: s.layout, maxRows: 16, memory: s.arena.memory, scratch }, { variant, path });
-        new Float32Array(scratch.buffer, scratch.byteOffset + 4096, (scratch.byteLength - 4096) >> 2).fill(NaN); // past the header
-        const dirty = runGradient(k, s);
-        expect(bytes(dirty.grad).equals(bytes(fresh.grad))).toBe(true);
-        expect(dirty.stats).toEqual(fresh.stats);
-        // a dense chunk in between writes every row of those buffers
-        const dense = setup({ ...m, density: 1 }, s.arena);
-        runGradient(k, dense);
-        const after = runGradient(k, s);
-        expect(bytes(after.grad).equals(bytes(fresh.grad))).toBe(true);
-        expect(Array.from(fresh.grad).every(Number.isFinite)).toBe(true);
-      }
+      const fresh = run(caseState(c, { kernel: 'wasm' }).state, 0, 4, variant);
+      const { state } = caseState(c, { kernel: 'wasm' });
+      const r = state.setup.scratch[0];
+      new Float32Array(state.setup.memory.buffer, r.byteOffset + 4096, (r.length - 4096) >> 2).fill(NaN); // past the header
+      state.factors.inputs.forEach((x) => x.fill(NaN));
+      expect(run(state, 0, 4, variant).equals(fresh)).toBe(true);
     }
   });
 
   it('gives the same bytes in another memory at other addresses', () => {
-    const s1 = setup(c);
-    const arena2 = new Arena();
-    arena2.alloc('u8', 12345); // shift every later region
-    const s2 = setup(c, arena2);
-    const g1 = runGradient(wasmKernel(s1.arena, s1.layout, 33), s1);
-    const g2 = runGradient(wasmKernel(s2.arena, s2.layout, 33), s2);
-    expect(s2.params.byteOffset).not.toBe(s1.params.byteOffset);
-    expect(bytes(g2.grad).equals(bytes(g1.grad))).toBe(true);
-    expect(g2.stats).toEqual(g1.stats);
+    const a = caseState(c, { kernel: 'wasm' });
+    const arena = new Arena();
+    arena.alloc('u8', 12345); // shift every later region
+    const b = caseState(c, { kernel: 'wasm', arena });
+    expect(b.state.params.byteOffset).not.toBe(a.state.params.byteOffset);
+    expect(run(b.state, 0, 7).equals(run(a.state, 0, 7))).toBe(true);
   });
 
   it('gives the same bytes on a worker thread with its own instance', async () => {
-    const s = setup(c);
-    const mine = runGradient(wasmKernel(s.arena, s.layout, 33), s);
-    const theirs = s.arena.alloc('f32', s.P).fill(NaN);
-    const scratch = s.arena.alloc('u8', kernelScratchBytes('wasm', s.layout, 33));
+    const { state } = caseState(c, { kernel: 'wasm' });
     const dir = mkdtempSync(join(tmpdir(), 'kernel-wasm-'));
     const file = join(dir, 'worker.mjs');
-    const kernelUrl = new URL('../dist/kernels/wasm-kernel.js', import.meta.url).href;
+    const dist = (p: string) => JSON.stringify(new URL(`../dist/${p}`, import.meta.url).href);
     writeFileSync(
       file,
-      `import { parentPort, workerData as w } from 'node:worker_threads';
-       import { WasmKernel } from ${JSON.stringify(kernelUrl)};
-       const { mlpLayout } = await import(${JSON.stringify(new URL('../dist/model/layout.js', import.meta.url).href)});
-       const m = w.memory;
-       const f32 = (r) => new Float32Array(m.buffer, r[0], r[1]);
-       const i32 = (r) => new Int32Array(m.buffer, r[0], r[1]);
-       const layout = mlpLayout(w.sizes);
-       const k = new WasmKernel({ layout, maxRows: 33, memory: m, scratch: new Uint8Array(m.buffer, w.scratch[0], w.scratch[1]) });
-       const stats = k.gradient(f32(w.params), { x: f32(w.x), y: i32(w.y), n: w.n, nIn: w.sizes[0] }, i32(w.idx), w.lo, w.hi, f32(w.grad));
-       parentPort.postMessage(stats);`,
+      `import { parentPort, workerData } from 'node:worker_threads';
+       import { SharedState } from ${dist('engine/shared-state.js')};
+       const state = SharedState.attach(workerData);
+       const k = state.kernel(1);
+       for (let lo = 0; lo < state.batch.length; lo += 2) k.trainRows(lo, Math.min(state.batch.length, lo + 2));
+       parentPort.postMessage('done');`,
     );
-    const region = (a: Float32Array | Int32Array | Uint8Array) => [a.byteOffset, a.length];
-    const stats = await new Promise((resolve, reject) => {
-      const worker = new Worker(file, {
-        workerData: {
-          memory: s.arena.memory,
-          sizes: c.sizes,
-          params: region(s.params),
-          x: region(s.data.x),
-          y: region(s.data.y),
-          n: s.data.n,
-          idx: region(s.idx),
-          lo: s.lo,
-          hi: s.hi,
-          grad: region(theirs),
-          scratch: region(scratch),
-        },
-      });
+    await new Promise((resolve, reject) => {
+      const worker = new Worker(file, { workerData: state.setup });
       worker.once('message', (m) => {
         resolve(m);
         void worker.terminate();
       });
       worker.once('error', reject);
     }).finally(() => rmSync(dir, { recursive: true, force: true }));
-    expect(stats).toEqual(mine.stats);
-    expect(bytes(theirs).equals(bytes(mine.grad))).toBe(true);
+    const f = state.factors;
+    const theirs = Buffer.concat([...f.douts, ...f.inputs, f.loss, f.correct, f.listCuts!].map((a) => Buffer.from(bytes(a))));
+    const mine = run(caseState(c, { kernel: 'wasm' }).state, 0, 33);
+    expect(mine.subarray(0, theirs.length).equals(theirs)).toBe(true);
   });
 });
 
 describe('wasm kernel determinism across V8 tiers', () => {
   // V8 first runs wasm from its baseline compiler (Liftoff), then from its optimizing one (TurboFan)
   // once a function is hot: a call's bytes must not depend on which code it ran, i.e. on earlier
-  // calls. Each child process below hashes the same gradients with one tier forced.
+  // calls. Each child process below hashes the same step's factors and update with one tier forced.
   it('gives the same bytes with Liftoff only, TurboFan only, and tiering up', () => {
     const dir = mkdtempSync(join(tmpdir(), 'kernel-wasm-tiers-'));
     const file = join(dir, 'tiers.mjs');
@@ -303,36 +199,37 @@ describe('wasm kernel determinism across V8 tiers', () => {
       file,
       `import { createHash } from 'node:crypto';
        import { Arena } from ${dist('engine/arena.js')};
-       import { kernelScratchBytes } from ${dist('kernels/create.js')};
+       import { SharedState } from ${dist('engine/shared-state.js')};
        import { kernelModule } from ${dist('kernels/wasm/module.js')};
-       import { WasmKernel, wasmParamStorage } from ${dist('kernels/wasm-kernel.js')};
-       import { mlpLayout } from ${dist('model/layout.js')};
+       import { WasmKernel } from ${dist('kernels/wasm-kernel.js')};
        import { Rng } from ${dist('rng.js')};
        const rng = new Rng(9);
-       const arena = new Arena();
-       const layout = mlpLayout([785, 51, 49, 10]);
-       const n = 40, nIn = 785, rows = 33;
-       const fill = (a, f) => { for (let i = 0; i < a.length; i++) a[i] = f(); return a; }; // in place: map() would copy out of the arena
-       const x = fill(arena.alloc('f32', n * nIn), () => (rng.uniform() < 0.3 ? rng.uniform() : 0));
-       const y = fill(arena.alloc('i32', n), () => Math.floor(rng.uniform() * 10));
-       const storage = wasmParamStorage(layout);
-       const params = arena.alloc('f32', storage.count);
-       storage.store(fill(new Float32Array(layout.count), () => rng.uniform() - 0.5), params);
-       const idx = fill(arena.alloc('i32', rows), () => Math.floor(rng.uniform() * n));
-       const grad = arena.alloc('f32', storage.count);
+       const n = 40, nIn = 785, rows = 33, sizes = [785, 51, 49, 10];
+       const fill = (a, f) => { for (let i = 0; i < a.length; i++) a[i] = f(); return a; };
+       const x = fill(new Float32Array(n * nIn), () => (rng.uniform() < 0.3 ? rng.uniform() : 0));
+       const y = fill(new Int32Array(n), () => Math.floor(rng.uniform() * 10));
+       const split = { x, y, n, nIn };
+       const model = fill(new Float32Array(785 * 51 + 51 + 51 * 49 + 49 + 49 * 10 + 10), () => rng.uniform() - 0.5);
+       const ids = fill(new Int32Array(rows), () => Math.floor(rng.uniform() * n));
        const reps = Number(process.argv[2]);
        const out = [];
        for (const variant of ['simd', 'relaxed'].filter((v) => kernelModule(v) !== null)) {
-         for (const path of ['sparse', 'dense']) {
-           const scratch = arena.alloc('u8', kernelScratchBytes('wasm', layout, rows));
-           const k = new WasmKernel({ layout, maxRows: rows, memory: arena.memory, scratch }, { path, variant });
-           const hashes = new Set();
-           for (let r = 0; r < reps; r++) {
-             k.gradient(params, { x, y, n, nIn }, idx, 0, rows, grad);
-             if (r === 0 || r === reps - 1) hashes.add(createHash('sha256').update(new Uint8Array(grad.buffer, grad.byteOffset, grad.byteLength)).digest('hex'));
+         const state = SharedState.create(new Arena(), { train: split, valid: split, nIn, nClasses: 10, source: 't' }, { sizes, batchSize: rows, kernel: 'wasm', threads: 1, planThreads: 3, momentum: true });
+         state.batch.set(ids);
+         const k = new WasmKernel(state.kernelContext(0), { variant });
+         const hashes = new Set();
+         for (let r = 0; r < reps; r++) {
+           state.storage.store(model, state.params);
+           state.momentum.fill(0);
+           for (let lo = 0; lo < rows; lo += 5) k.trainRows(lo, Math.min(rows, lo + 5));
+           for (let s = 0; s < state.plan.slices.length; s++) k.updateSlice(s, rows, { lr: 0.1, momentum: 0.9, weightDecay: 0.01 });
+           if (r === 0 || r === reps - 1) {
+             const h = createHash('sha256');
+             for (const a of [...state.factors.douts, ...state.factors.inputs, state.factors.loss, state.params, state.momentum]) h.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+             hashes.add(h.digest('hex'));
            }
-           out.push(variant + '/' + path + ':' + [...hashes].join(','));
          }
+         out.push(variant + ':' + [...hashes].join(','));
        }
        console.log(out.join(' '));`,
     );
@@ -345,177 +242,122 @@ describe('wasm kernel determinism across V8 tiers', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-    expect(liftoff.split(' ').length).toBeGreaterThanOrEqual(2);
+    expect(liftoff.split(' ').length).toBeGreaterThanOrEqual(1);
+    expect(liftoff).not.toContain(',');
     expect(turbofan).toBe(liftoff);
     expect(tiering).toBe(liftoff);
   });
 });
 
-describe('wasm kernel with the split\'s non-zero index', () => {
-  // With Split.nonZero the first layer copies its rows' lists instead of scanning the rows: the
-  // same lists, flags and count, so the same path choice and the same bytes.
-  const withIndex = (s: ReturnType<typeof setup>): Split => ({ ...s.data, nonZero: buildNonZeroIndex(s.data.x, s.data.n, s.data.nIn, arenaAllocator(s.arena)) });
-  /** the first byte where two gradients differ, or -1 (a short failure message for big arrays) */
-  const firstDiff = (a: Float32Array, b: Float32Array) => {
-    const x = bytes(a);
-    const y = bytes(b);
-    if (x.equals(y)) return -1;
-    let i = 0;
-    while (x[i] === y[i]) i++;
-    return i;
-  };
-
-  function expectSameBytes(s: ReturnType<typeof setup>, opts: WasmKernelOptions): void {
-    const indexed = withIndex(s);
-    const k = wasmKernel(s.arena, s.layout, Math.max(s.hi - s.lo, s.data.n), opts);
-    const a = runGradient(k, s);
-    const b = runGradient(k, { ...s, data: indexed });
-    const c = runGradient(k, s); // and back: nothing stays from the indexed call
-    expect(firstDiff(b.grad, a.grad)).toBe(-1);
-    expect(firstDiff(c.grad, a.grad)).toBe(-1);
-    expect(Object.is(b.stats.loss, a.stats.loss)).toBe(true);
-    expect(b.stats.correct).toBe(a.stats.correct);
-    // evaluation ignores the index
-    expect(k.evaluate(s.params, indexed, 0, s.data.n)).toEqual(k.evaluate(s.params, s.data, 0, s.data.n));
-  }
-
-  const cases: Case[] = [
-    { sizes: [784, 50, 10], rows: 25, density: 0.19, seed: 21 }, // bs 50's chunks of MNIST-like rows
-    { sizes: [784, 50, 10], rows: 64, density: 0.19, seed: 22 },
-    { sizes: [785, 51, 7], rows: 49, density: 0.2, seed: 23 }, // nIn not a multiple of 4
-    { sizes: [3, 5, 2], rows: 7, density: 0.5, seed: 24 }, // fewer inputs than a group
-    { sizes: [51, 7, 5], rows: 9, density: 1, seed: 25 }, // dense rows: the dense path
-    { sizes: [784, 50, 10], rows: 25, density: 0.02, seed: 26 }, // mostly empty rows
-  ];
+describe('wasm kernel: rows with -0, NaN and no non-zero input', () => {
   for (const variant of VARIANTS) {
-    for (const c of cases) {
-      it(`${variant}: [${c.sizes}] x ${c.rows} rows, density ${c.density}: the same bytes with and without it, paths ${PATHS.join('/')}`, () => {
-        for (const path of PATHS) expectSameBytes(setup(c), { path, variant });
-      });
-    }
-    it(`${variant}: the same bytes for rows with -0 and NaN pixels, and all-zero rows`, () => {
-      for (const path of PATHS) {
-        const s = setup({ sizes: [784, 50, 10], rows: 25, density: 0.19, seed: 27 });
-        const rng = new Rng(5);
-        const xb = new Int32Array(s.data.x.buffer, s.data.x.byteOffset, s.data.x.length);
-        for (let i = 0; i < s.data.x.length; i++) {
-          if (rng.uniform() < 0.05) s.data.x[i] = -0;
-          else if (rng.uniform() < 0.002) xb[i] = 0x7fc00000 | Math.floor(rng.uniform() * 1000); // NaN with payloads
-        }
-        s.data.x.subarray(0, 784).fill(0);
-        s.idx[s.lo + 2] = 0;
-        expectSameBytes(s, { path, variant });
-        // only -0: finite results
-        for (let i = 0; i < s.data.x.length; i++) if (Number.isNaN(s.data.x[i])) s.data.x[i] = -0;
-        expectSameBytes(s, { path, variant });
+    it(`${variant}: lists -0 and NaN pixels as evaluation does, and takes an empty row`, () => {
+      const c: Case = { sizes: [784, 50, 10], rows: 25, density: 0.19, seed: 27 };
+      const { data, model, ids } = caseData(c);
+      const x = data.train.x;
+      const rng = new Rng(5);
+      const xb = new Int32Array(x.buffer, x.byteOffset, x.length);
+      for (let i = 0; i < x.length; i++) {
+        if (rng.uniform() < 0.05) x[i] = -0;
+        else if (rng.uniform() < 0.002) xb[i] = 0x7fc00000 | Math.floor(rng.uniform() * 1000); // NaN with payloads
+      }
+      x.subarray(0, 784).fill(0); // sample 0 has no non-zero input
+      ids[2] = 0;
+      const state = SharedState.create(new Arena(), data, { sizes: c.sizes, batchSize: c.rows, kernel: 'wasm', threads: 1, planThreads: 1 });
+      state.storage.store(model, state.params);
+      state.batch.set(ids);
+      const k = wasmKernel(state, variant);
+      rowsPass(k, c.rows, 4);
+      const train = state.split('train');
+      expect(train.nonZero!.start[1]).toBe(0);
+      // the rows pass reads the index, evaluation lists each row itself: the same loss, bit for bit
+      const loss = state.factors.loss;
+      for (let r = 0; r < c.rows; r++) {
+        const i = state.batch[r];
+        const single = k.evaluate(train, i, i + 1);
+        expect(Object.is(single.loss, loss[r]) || (Number.isNaN(single.loss) && Number.isNaN(loss[r])), `row ${r}`).toBe(true);
       }
     });
   }
-
-  it('rejects an index that does not fit the split or its rows, leaving the gradient alone', () => {
-    const s = setup({ sizes: [51, 7, 5], rows: 9, density: 0.5, seed: 28 });
-    const k = wasmKernel(s.arena, s.layout, 9);
-    const grad = s.arena.alloc('f32', s.P).fill(7);
-    const data = withIndex(s);
-    const nz = data.nonZero!;
-    const i = s.idx[s.lo];
-    const t = nz.start[i];
-    nz.index[t] = 51; // an input outside the row
-    expect(() => k.gradient(s.params, data, s.idx, s.lo, s.hi, grad)).toThrow(/non-zero list/);
-    nz.index[t] = -1;
-    expect(() => k.gradient(s.params, data, s.idx, s.lo, s.hi, grad)).toThrow(/non-zero list/);
-    expect(grad.every((v) => v === 7)).toBe(true);
-    const short = { ...data, nonZero: { ...nz, start: nz.start.subarray(0, s.data.n) } };
-    expect(() => k.gradient(s.params, short, s.idx, s.lo, s.hi, grad)).toThrow(/non-zero index/);
-    const plain = { ...data, nonZero: buildNonZeroIndex(s.data.x, s.data.n, s.data.nIn, { f32: (n) => new Float32Array(n), i32: (n) => new Int32Array(n) }) };
-    expect(() => k.gradient(s.params, plain, s.idx, s.lo, s.hi, grad)).toThrow(TypeError);
-    expect(grad.every((v) => v === 7)).toBe(true);
-  });
 });
 
 describe('wasm kernel memory and errors', () => {
   const c: Case = { sizes: [51, 7, 5], rows: 9, density: 0.5, seed: 5 };
 
-  it('writes only its gradient and its own scratch', () => {
+  it('writes only its state and its own scratch', () => {
     const arena = new Arena();
     const guard = () => arena.alloc('u8', 256).fill(0xa5);
-    const guards = [guard()];
-    const s = setup(c, arena);
-    guards.push(guard());
-    const grad = arena.alloc('f32', s.P);
-    guards.push(guard());
-    const scratch = arena.alloc('u8', kernelScratchBytes('wasm', s.layout, c.rows));
-    guards.push(guard());
-    const before = { x: s.data.x.slice(), y: s.data.y.slice(), params: s.params.slice(), idx: s.idx.slice() };
-    const k = new WasmKernel({ layout: s.layout, maxRows: c.rows, memory: arena.memory, scratch });
-    k.gradient(s.params, s.data, s.idx, s.lo, s.hi, grad);
-    k.evaluate(s.params, s.data, 0, Math.min(c.rows, s.data.n));
-    for (const g of guards) expect(g.every((v) => v === 0xa5)).toBe(true);
-    expect(s.data.x).toEqual(before.x);
-    expect(s.data.y).toEqual(before.y);
-    expect(s.params).toEqual(before.params);
-    expect(s.idx).toEqual(before.idx);
-  });
-
-  it('gives zero gradient and zero stats for an empty chunk', () => {
-    const s = setup(c);
-    const k = wasmKernel(s.arena, s.layout, c.rows);
-    const grad = s.arena.alloc('f32', s.P).fill(NaN);
-    expect(k.gradient(s.params, s.data, s.idx, 3, 3, grad)).toEqual({ loss: 0, correct: 0 });
-    expect(grad.every((v) => v === 0)).toBe(true);
-    expect(k.evaluate(s.params, s.data, 1, 1)).toEqual({ loss: 0, correct: 0 });
+    const before = guard();
+    const { state, data, ids } = caseState(c, { kernel: 'wasm', arena });
+    const after = guard();
+    const x = state.split('train').x.slice();
+    const k = state.kernel(0);
+    rowsPass(k, c.rows, 4);
+    slicesPass(k, state, c.rows, { lr: 0.1, momentum: 0, weightDecay: 0 });
+    k.evaluate(state.split('valid'), 0, data.valid.n);
+    expect(before.every((v) => v === 0xa5)).toBe(true);
+    expect(after.every((v) => v === 0xa5)).toBe(true);
+    expect(state.split('train').x).toEqual(x);
+    expect(Array.from(state.batch)).toEqual(Array.from(ids));
   });
 
   it('copies predictions out when they are not in the shared memory', () => {
-    const s = setup(c);
-    const k = wasmKernel(s.arena, s.layout, c.rows);
+    const { state, arena } = caseState(c, { kernel: 'wasm' });
+    const k = state.kernel(0);
+    const split = state.split('valid');
     const nClasses = c.sizes[c.sizes.length - 1];
-    const shared = s.arena.alloc('f32', s.data.n * nClasses);
-    const plain = new Float32Array(s.data.n * nClasses);
-    expect(k.evaluate(s.params, s.data, 0, s.data.n, plain)).toEqual(k.evaluate(s.params, s.data, 0, s.data.n, shared));
+    const shared = arena.alloc('f32', split.n * nClasses);
+    const plain = new Float32Array(split.n * nClasses);
+    expect(k.evaluate(split, 0, split.n, plain)).toEqual(k.evaluate(split, 0, split.n, shared));
     expect(plain).toEqual(shared);
-    for (let r = 0; r < s.data.n; r++) {
-      const sum = plain.subarray(r * nClasses, (r + 1) * nClasses).reduce((a, b) => a + b, 0);
-      expect(sum).toBeCloseTo(1, 5);
-    }
+    for (let r = 0; r < split.n; r++) expect(plain.subarray(r * nClasses, (r + 1) * nClasses).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
   });
 
-  it('rejects out-of-range ids, labels and sizes, leaving the gradient alone', () => {
-    const s = setup(c);
-    const k = wasmKernel(s.arena, s.layout, c.rows);
-    const grad = s.arena.alloc('f32', s.P).fill(7);
-    const badIdx = s.arena.alloc('i32', 2);
-    badIdx.set([0, s.data.n]);
-    expect(() => k.gradient(s.params, s.data, badIdx, 0, 2, grad)).toThrow(/sample id/);
-    badIdx[1] = -1;
-    expect(() => k.gradient(s.params, s.data, badIdx, 0, 2, grad)).toThrow(/sample id/);
-    expect(grad.every((v) => v === 7)).toBe(true);
-    s.data.y[s.idx[s.lo]] = c.sizes[c.sizes.length - 1];
-    expect(() => k.gradient(s.params, s.data, s.idx, s.lo, s.hi, grad)).toThrow(/label/);
-    expect(() => k.gradient(s.params, s.data, s.idx, 0, c.rows + 1, grad)).toThrow(RangeError);
-    expect(() => k.gradient(s.params, s.data, s.idx, 0, s.idx.length + 1, grad)).toThrow(RangeError);
-    expect(() => k.gradient(s.params, s.data, s.idx, 0, 1, new Float32Array(s.P))).toThrow(TypeError);
-    expect(() => k.gradient(s.params.slice(), s.data, s.idx, 0, 1, grad)).toThrow(TypeError);
-    expect(() => k.evaluate(s.params, s.data, 0, s.data.n + 1)).toThrow(RangeError);
+  it('rejects out-of-range sample ids, labels and rows', () => {
+    const { state } = caseState(c, { kernel: 'wasm' });
+    const k = state.kernel(0);
+    const n = state.split('train').n;
+    state.batch[3] = n;
+    expect(() => k.trainRows(0, c.rows)).toThrow(/sample id/);
+    state.batch[3] = -1;
+    expect(() => k.trainRows(0, c.rows)).toThrow(/sample id/);
+    state.batch[3] = 0;
+    k.trainRows(0, c.rows);
+    state.split('train').y[state.batch[0]] = c.sizes[c.sizes.length - 1];
+    expect(() => k.trainRows(0, 1)).toThrow(/label/);
+    expect(() => k.trainRows(0, c.rows + 1)).toThrow(RangeError);
+    expect(() => k.trainRows(-1, 2)).toThrow(RangeError);
+    expect(() => k.evaluate(state.split('valid'), 0, state.split('valid').n + 1)).toThrow(RangeError);
+    expect(() => k.updateSlice(state.plan.slices.length, c.rows, { lr: 0.1, momentum: 0, weightDecay: 0 })).toThrow(RangeError);
+    expect(() => k.updateSlice(0, c.rows, { lr: 0.1, momentum: 0.9, weightDecay: 0 })).toThrow(/momentum/);
+    expect(k.evaluate(state.split('valid'), 1, 1)).toEqual({ loss: 0, correct: 0 });
   });
 
-  it('is registered as the kernel "wasm"', () => {
+  it('checks the non-zero lists once, when it is made, and refuses lists that do not fit their rows', () => {
+    const { state } = caseState(c, { kernel: 'wasm' });
+    const nz = state.split('train').nonZero!;
+    const i = state.batch[0];
+    const t = nz.start[i];
+    const saved = nz.index[t];
+    nz.index[t] = 51; // an input outside the row
+    expect(() => state.kernel(0)).toThrow(/non-zero list/);
+    nz.index[t] = -1;
+    expect(() => state.kernel(0)).toThrow(/non-zero list/);
+    nz.index[t] = nz.index[t + 1]; // out of order
+    expect(() => state.kernel(0)).toThrow(/non-zero list/);
+    nz.index[t] = saved;
+    expect(() => state.kernel(0)).not.toThrow();
+    const ctx = state.kernelContext(0);
+    expect(() => new WasmKernel({ ...ctx, step: { ...ctx.step, train: { ...ctx.step.train!, nonZero: undefined } } })).toThrow(/non-zero lists/);
+    expect(() => new WasmKernel({ ...ctx, step: { ...ctx.step, params: ctx.step.params.slice() } })).toThrow(TypeError);
+    expect(() => new WasmKernel({ ...ctx, scratch: ctx.scratch.subarray(0, 128) })).toThrow(/scratch/);
+  });
+
+  it('is registered as the kernel "wasm", with its storage', () => {
     expect(KERNEL_NAMES).toContain('wasm');
-    const s = setup(c);
-    const bytes = kernelScratchBytes('wasm', s.layout, c.rows);
-    expect(bytes).toBeGreaterThan(0);
-    const k = createKernel('wasm', { layout: s.layout, maxRows: c.rows, memory: s.arena.memory, scratch: s.arena.alloc('u8', bytes) });
-    expect(k.name).toBe('wasm');
-    const grad = s.arena.alloc('f32', s.P);
-    const ref = reference(s, c.rows);
-    const stats = k.gradient(s.params, s.data, s.idx, s.lo, s.hi, grad);
-    expect(relErr(s.storage.toModel(grad), ref.grad)).toBeLessThan(TOL);
-    expect(paramStorage('wasm', s.layout).count).toBe(s.P);
-    expect(stats.correct).toBe(ref.stats.correct);
-    expect(() => new WasmKernel({ layout: s.layout, maxRows: c.rows, memory: s.arena.memory, scratch: s.arena.alloc('u8', bytes - 128) })).toThrow(/scratch/);
+    const { state, layout } = caseState(c, { kernel: 'wasm' });
+    expect(state.kernel(0).name).toBe('wasm');
+    expect(paramStorage('wasm', layout).count).toBe(state.params.length);
+    expect(KERNELS.wasm.scratchBytes(state.storage, state.plan, 500)).toBeGreaterThan(0);
   });
 });
-
-function bytes(a: Float32Array): Buffer {
-  return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
-}

@@ -1,16 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { sgdUpdateSlice } from '../src/optim/sgd.js';
+import { sgdStep } from '../src/optim/sgd.js';
 
-// Two parameters, a batch of 4 rows cut into 2 chunk slots: slots [2, P].
+// sgdStep is the lesson's `p -= lr * g` on a run of parameters, given their batch-mean gradient.
 const f = Math.fround;
 
 describe("SGD with PyTorch's optim.SGD semantics", () => {
-  it('plain SGD: p -= lr * (sum of slots in chunk order) / batch size', () => {
+  it('plain SGD: p -= lr * g', () => {
     const params = new Float32Array([1, -2]);
-    const slots = new Float32Array([0.4, 0.8, /* chunk 1 */ 1.2, -0.4]);
-    sgdUpdateSlice({ lr: 0.5, momentum: 0, weightDecay: 0 }, params, slots, 2, 4, null, 0, 2);
-    // g = [1.6 / 4, 0.4 / 4] = [0.4, 0.1]
-    expect(Array.from(params)).toEqual([f(1 - 0.5 * ((f(0.4) + f(1.2)) / 4)), f(-2 - 0.5 * ((f(0.8) + f(-0.4)) / 4))]);
+    sgdStep({ lr: 0.5, momentum: 0, weightDecay: 0 }, params, 0, new Float64Array([0.4, 0.1]), 2, null);
+    expect(Array.from(params)).toEqual([f(1 - 0.5 * 0.4), f(-2 - 0.5 * 0.1)]);
   });
 
   it('momentum and weight decay: buf = m * buf + (g + wd * p), p -= lr * buf, over two steps', () => {
@@ -20,14 +18,14 @@ describe("SGD with PyTorch's optim.SGD semantics", () => {
     const params = new Float32Array([1, -2]);
     const buf = new Float32Array(2);
     const opt = { lr, momentum: m, weightDecay: wd };
-    // Step 1: mean gradients [0.5, -1].
-    sgdUpdateSlice(opt, params, new Float32Array([1, -2]), 1, 2, buf, 0, 2);
+    // Step 1: gradients [0.5, -1].
+    sgdStep(opt, params, 0, new Float64Array([0.5, -1]), 2, buf);
     const g1 = [0.5 + wd * 1, -1 + wd * -2]; // [0.51, -1.02]; the first buf is g itself
     const p1 = [f(1 - lr * f(g1[0])), f(-2 - lr * f(g1[1]))];
     expect(Array.from(buf)).toEqual(g1.map(f));
     expect(Array.from(params)).toEqual(p1);
-    // Step 2: mean gradients [0.25, 0.5].
-    sgdUpdateSlice(opt, params, new Float32Array([0.5, 1]), 1, 2, buf, 0, 2);
+    // Step 2: gradients [0.25, 0.5].
+    sgdStep(opt, params, 0, new Float64Array([0.25, 0.5]), 2, buf);
     const b2 = [f(m * f(g1[0]) + (0.25 + wd * p1[0])), f(m * f(g1[1]) + (0.5 + wd * p1[1]))];
     expect(Array.from(buf)).toEqual(b2);
     expect(Array.from(params)).toEqual([f(p1[0] - lr * b2[0]), f(p1[1] - lr * b2[1])]);
@@ -36,9 +34,10 @@ describe("SGD with PyTorch's optim.SGD semantics", () => {
     expect(buf[1]).toBeCloseTo(0.9 * -1.02 + 0.5 - 0.01898, 6);
   });
 
-  it('updates only its slice', () => {
+  it('updates only its run of parameters, and refuses momentum without a buffer', () => {
     const params = new Float32Array([1, 1, 1, 1]);
-    sgdUpdateSlice({ lr: 1, momentum: 0, weightDecay: 0 }, params, new Float32Array([1, 1, 1, 1]), 1, 1, null, 1, 3);
+    sgdStep({ lr: 1, momentum: 0, weightDecay: 0 }, params, 1, new Float64Array([1, 1]), 2, null);
     expect(Array.from(params)).toEqual([1, 0, 0, 1]);
+    expect(() => sgdStep({ lr: 1, momentum: 0.9, weightDecay: 0 }, params, 0, new Float64Array(1), 1, null)).toThrow(/momentum buffer/);
   });
 });

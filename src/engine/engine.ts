@@ -2,11 +2,11 @@ import { RunError } from '../errors.js';
 import type { MlpLayout } from '../model/layout.js';
 import type { Stats } from '../nn/types.js';
 import type { SgdOptions } from '../optim/sgd.js';
-import { chunkCount, evalChunkCount } from './chunks.js';
 import { WorkerPool, coreCount, spinnerCount } from './pool.js';
 import type { SharedState, SplitName } from './shared-state.js';
-import { Op, SPIN_MICROS, SPLIT_IDS, Word, openClaim, waitPhase } from './step-control.js';
+import { Hyper, Op, Phase, Result, SPIN_MICROS, SPLIT_IDS, Word, openPhase, waitPhase } from './step-control.js';
 import { StepWork } from './step-work.js';
+import { evalItemCount, rowItemCount } from './work-plan.js';
 
 /** A worker thread threw or exited: the run cannot go on. */
 export class WorkerError extends RunError {
@@ -20,16 +20,19 @@ export class WorkerError extends RunError {
 const CHECK_MS = 100;
 
 /**
- * The coordinator. It computes on `threads` threads: itself and `threads - 1` pool workers. Each
- * step it writes the batch ids into shared memory, publishes the step through the control words,
- * and works on the step's chunks and parameter slices like any worker; the step is over when every
- * item is done. With one thread there is no pool and everything runs here, on the same code path.
+ * The coordinator. It computes on `threads` threads: itself and `threads - 1` pool workers (of
+ * which one per core takes part in steps). Each step it writes the batch ids into shared memory,
+ * publishes the step through the control words, and works on the step's row items and parameter
+ * slices like any worker; the step is over when every item is done. With one thread there is no
+ * pool and everything runs here, on the same code path.
  */
 export class Engine {
   private readonly work: StepWork;
   private readonly pool: WorkerPool | null;
   /** cores this process may use: at most this many threads are woken for a step */
   private readonly cores: number;
+  /** threads that compute in a step (one per core): the row items are cut for them */
+  private readonly computing: number;
   private closed = false;
   private started = false;
 
@@ -41,6 +44,7 @@ export class Engine {
     if (state.setup.scratch.length < threads) throw new RangeError(`the shared state was laid out for ${state.setup.scratch.length} threads`);
     const spinners = spinnerCount(threads);
     this.cores = coreCount();
+    this.computing = Math.min(threads, this.cores);
     this.work = new StepWork(state, state.kernel(0));
     this.pool = threads > 1 ? new WorkerPool(state.setup, threads - 1, spinners) : null;
   }
@@ -73,8 +77,9 @@ export class Engine {
   }
 
   /**
-   * One SGD step on the samples whose ids are in `ids`: chunk gradients, then the batch mean and the
-   * update. Returns the batch's summed loss and correct count (measured before the update).
+   * One SGD step on the samples whose ids are in `ids`: the rows pass (each row's forward and
+   * backward), then the slices pass (the batch mean and the update). Returns the batch's summed loss
+   * and correct count (measured before the update), the rows' losses added in row order.
    */
   async step(ids: Int32Array, opt: SgdOptions): Promise<Stats> {
     const bs = ids.length;
@@ -82,23 +87,37 @@ export class Engine {
     this.state.batch.set(ids);
     if (opt.momentum !== 0 && this.state.momentum === null) throw new Error('momentum needs a state created with momentum: true');
     const hyper = this.state.hyper;
-    hyper[0] = opt.lr;
-    hyper[1] = opt.momentum;
-    hyper[2] = opt.weightDecay;
-    const n = chunkCount(bs);
-    await this.run(Op.TRAIN, 0, bs, n, Math.min(this.threads, n));
-    return this.sumResults(n);
+    hyper[Hyper.LR] = opt.lr;
+    hyper[Hyper.MOMENTUM] = opt.momentum;
+    hyper[Hyper.WEIGHT_DECAY] = opt.weightDecay;
+    await this.run(Op.TRAIN, 0, bs, rowItemCount(bs, this.computing), this.state.plan.slices.length);
+    const { loss: rowLoss, correct: rowCorrect } = this.state.factors;
+    let loss = 0;
+    let correct = 0;
+    for (let r = 0; r < bs; r++) {
+      loss += rowLoss[r];
+      correct += rowCorrect[r];
+    }
+    return { loss, correct };
   }
 
   /**
-   * Summed loss and correct count over a whole split, evaluated chunk by chunk. With a state made with
+   * Summed loss and correct count over a whole split, evaluated item by item. With a state made with
    * `predictions: true`, each row's class probabilities are then in `predictions(split)`.
    */
   async evaluate(split: SplitName): Promise<Stats> {
     const rows = this.state.split(split).n;
-    const n = evalChunkCount(rows);
-    await this.run(Op.EVAL, SPLIT_IDS.indexOf(split), rows, n, 0);
-    return this.sumResults(n);
+    const items = evalItemCount(rows);
+    await this.run(Op.EVAL, SPLIT_IDS.indexOf(split), rows, items, 0);
+    // the items' sums, added in item order (so the float sum is the same on every run)
+    const r = this.state.results;
+    let loss = 0;
+    let correct = 0;
+    for (let c = 0; c < items; c++) {
+      loss += r[c * Result.COUNT + Result.LOSS];
+      correct += r[c * Result.COUNT + Result.CORRECT];
+    }
+    return { loss, correct };
   }
 
   /** The class probabilities [rows, nClasses] the last evaluation of `split` wrote. */
@@ -109,7 +128,7 @@ export class Engine {
     return p.subarray(0, this.state.split(split).n * C);
   }
 
-  private async run(op: Op, split: number, rows: number, n0: number, n1: number): Promise<void> {
+  private async run(op: Op, split: number, rows: number, rowItems: number, slices: number): Promise<void> {
     if (this.closed) throw new Error('the engine is closed');
     const ctrl = this.state.control;
     if (!this.started) await this.waitForWorkers();
@@ -118,25 +137,21 @@ export class Engine {
     if (op === Op.TRAIN) ctrl[Word.STEP]++;
     ctrl[Word.SPLIT] = split;
     ctrl[Word.ROWS] = rows;
-    ctrl[Word.N0] = n0;
-    ctrl[Word.N1] = n1;
-    Atomics.store(ctrl, Word.DONE0, 0);
-    Atomics.store(ctrl, Word.DONE1, 0);
     const gen = (ctrl[Word.GEN] + 1) | 0;
-    Atomics.store(ctrl, Word.CLAIM0, openClaim(gen));
-    Atomics.store(ctrl, Word.CLAIM1, openClaim(gen));
+    openPhase(ctrl, Phase.ROWS, gen, rowItems);
+    openPhase(ctrl, Phase.SLICES, gen, slices);
     Atomics.store(ctrl, Word.GEN, gen);
     // Wake only the sleepers there is work and a core for: this thread and the spinning workers are
     // already running. More running threads than cores would only take turns on them.
     const awake = 1 + Atomics.load(ctrl, Word.SPINNING);
-    const wake = Math.min(this.threads, n0, this.cores) - awake;
+    const wake = Math.min(this.threads, rowItems, this.cores) - awake;
     if (wake > 0) Atomics.notify(ctrl, Word.GEN, wake);
     // Waiting goes through the event loop only when it lasts: a step allocates nothing otherwise.
-    this.work.chunks(gen);
-    if (!waitPhase(ctrl, 0, SPIN_MICROS, CHECK_MS)) await this.waitFor(0);
-    if (n1 > 0) {
-      this.work.slices(gen);
-      if (!waitPhase(ctrl, 1, SPIN_MICROS, CHECK_MS)) await this.waitFor(1);
+    this.work.work(Phase.ROWS, gen);
+    if (!waitPhase(ctrl, Phase.ROWS, SPIN_MICROS, CHECK_MS)) await this.waitFor(Phase.ROWS);
+    if (slices > 0) {
+      this.work.work(Phase.SLICES, gen);
+      if (!waitPhase(ctrl, Phase.SLICES, SPIN_MICROS, CHECK_MS)) await this.waitFor(Phase.SLICES);
     }
   }
 
@@ -144,7 +159,7 @@ export class Engine {
    * Goes on waiting for a phase a first wait did not see done (it waited CHECK_MS, or a worker
    * failed), looking up between waits to check on the workers.
    */
-  private async waitFor(phase: 0 | 1): Promise<void> {
+  private async waitFor(phase: Phase): Promise<void> {
     do {
       // Let the pool's events (a worker's error or exit) through before waiting again.
       await new Promise((resolve) => setImmediate(resolve));
@@ -181,18 +196,6 @@ export class Engine {
     const failed = Atomics.load(ctrl, Word.FAILED);
     const who = failed !== 0 ? `worker ${failed - 1}` : 'a worker';
     throw new WorkerError(`${who} failed during step ${ctrl[Word.STEP]}: ${this.pool?.failure?.message ?? 'no reason given'}`);
-  }
-
-  /** The chunks' [loss, correct], summed in chunk order (so the float sum is the same on every run). */
-  private sumResults(n: number): Stats {
-    const r = this.state.results;
-    let loss = 0;
-    let correct = 0;
-    for (let c = 0; c < n; c++) {
-      loss += r[2 * c];
-      correct += r[2 * c + 1];
-    }
-    return { loss, correct };
   }
 
   /** Stops the workers and ends their threads. */

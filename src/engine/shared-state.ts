@@ -1,14 +1,15 @@
 import type { Dataset, Split } from '../data/dataset.js';
-import { createKernel, kernelScratchBytes, paramStorage } from '../kernels/create.js';
+import { KERNELS, type KernelDefinition } from '../kernels/create.js';
+import type { Kernel, KernelContext, KernelName, StepViews } from '../kernels/kernel.js';
 import type { ParamStorage } from '../kernels/param-storage.js';
-import type { Kernel, KernelName } from '../kernels/kernel.js';
 import type { MlpLayout } from '../model/layout.js';
 import { mlpLayout } from '../model/layout.js';
-import { buildNonZeroIndex } from '../data/non-zero-index.js';
 import { Arena, viewOf, type Region } from './arena.js';
 import { arenaAllocator } from './arena-allocator.js';
-import { EVAL_CHUNK_ROWS, chunkCount, evalChunkCount, maxChunkRows } from './chunks.js';
-import { MAX_ITEMS, SPLIT_IDS, Word } from './step-control.js';
+import { allocFactors, factorViews, type BatchFactors, type FactorRegions } from './batch-factors.js';
+import { coreCount } from './pool.js';
+import { Hyper, MAX_ITEMS, Result, SPLIT_IDS, Word } from './step-control.js';
+import { EVAL_ITEM_ROWS, MAX_ITEM_ROWS, evalItemCount, inputDensity, planSlices, type SlicePlan } from './work-plan.js';
 
 export type SplitName = (typeof SPLIT_IDS)[number];
 
@@ -17,7 +18,7 @@ interface SplitRegions {
   y: Region;
   n: number;
   nIn: number;
-  /** the rows' non-zero lists (Split.nonZero): start [n + 1], index, value [nnz]; train split of the wasm kernel only */
+  /** the rows' non-zero lists (Split.nonZero), when the kernel's prepareTraining made them */
   nzStart?: Region;
   nzIndex?: Region;
   nzValue?: Region;
@@ -35,6 +36,8 @@ export interface StateOptions {
   momentum?: boolean;
   /** keep every evaluated row's class probabilities */
   predictions?: boolean;
+  /** the threads to cut the slices for (default: `threads`, at most the cores); any cut gives the same bytes */
+  planThreads?: number;
 }
 
 /** What a worker needs to rebuild the coordinator's views: plain data plus the shared memory. */
@@ -42,63 +45,70 @@ export interface SharedSetup {
   memory: WebAssembly.Memory;
   sizes: number[];
   kernel: KernelName;
-  /** the largest training batch; fixes the gradient slot count */
+  /** the largest training batch */
   batchSize: number;
+  /** threads that compute in a step: the slice plan and row items are cut for this many */
+  computing: number;
+  plan: SlicePlan;
   params: Region;
-  slots: Region;
   batch: Region;
+  factors: FactorRegions;
   splits: Partial<Record<SplitName, SplitRegions>>;
   /** per-thread kernel scratch: [threads] regions; 0 is the coordinator's, workers claim the rest */
   scratch: Region[];
   /** [1] the next scratch region a worker may claim */
   scratchClaim: Region;
-  /** the step control words (step-control.ts) */
+  /** the step control words (step-control.ts Word) */
   control: Region;
-  /** [3] the optimizer's hyperparameters for the step: learning rate, momentum, weight decay */
+  /** [Hyper.COUNT] the optimizer's settings for the step */
   hyper: Region;
   /** [P] SGD's momentum buffer (null without momentum) */
   momentum: Region | null;
   /** [rows, nClasses] class probabilities of the last evaluation (null unless asked for) */
   predictions: Region | null;
-  /** [items, 2]: each chunk's [summed loss, correct count] */
+  /** [evaluation items, Result.COUNT]: each evaluation item's summed loss and correct count */
   results: Region;
 }
 
 /**
  * Everything the threads share, as views over one arena:
  *   params [P]                  the flat parameter block, as the kernel stores it (`storage`: the
- *                               model layout, or the wasm kernel's with the first W transposed)
- *   slots  [nChunks, P]         one gradient slot per chunk of the largest batch (same storage)
+ *                               model layout, or the wasm kernel's: first W transposed, all padded)
+ *   momentum [P]                SGD's momentum buffer, when momentum is on (same storage)
  *   batch  [batchSize]          the current batch's sample ids
- *   splits                      the dataset, decoded once (with the wasm kernel, the training
- *                               rows' non-zero lists too: data/non-zero-index.ts)
+ *   factors                     each batch row's per-sample gradient as its factors, its loss and
+ *                               correctness (batch-factors.ts)
+ *   splits                      the dataset, decoded once (and what the kernel lists about the
+ *                               training split: the wasm kernel's non-zero lists)
  *   control, hyper, results     how the threads agree on a step (step-control.ts)
- *   momentum [P]                SGD's momentum buffer, when momentum is on
  *   predictions [rows, C]       class probabilities from evaluation, when asked for
+ *   scratch [threads]           each computing thread's kernel scratch
  */
 export class SharedState {
   readonly layout: MlpLayout;
-  /** how params, slots and momentum are laid out (P = storage.count) */
+  readonly definition: KernelDefinition;
+  /** how params and momentum are laid out (P = storage.count) */
   readonly storage: ParamStorage;
   readonly params: Float32Array;
-  readonly slots: Float32Array;
   readonly batch: Int32Array;
+  readonly factors: BatchFactors;
   readonly control: Int32Array;
   readonly hyper: Float64Array;
   readonly momentum: Float32Array | null;
   readonly predictions: Float32Array | null;
   readonly results: Float64Array;
   readonly splits: Partial<Record<SplitName, Split>>;
-  /** rows of the largest chunk a kernel will be given (training or evaluation) */
+  /** the rows the largest call to a kernel is given (a training row item or an evaluation item) */
   readonly maxRows: number;
 
   private constructor(readonly setup: SharedSetup) {
     const m = setup.memory;
     this.layout = mlpLayout(setup.sizes);
-    this.storage = paramStorage(setup.kernel, this.layout);
+    this.definition = KERNELS[setup.kernel];
+    this.storage = this.definition.storage(this.layout);
     this.params = viewOf(m, { ...setup.params, type: 'f32' });
-    this.slots = viewOf(m, { ...setup.slots, type: 'f32' });
     this.batch = viewOf(m, { ...setup.batch, type: 'i32' });
+    this.factors = factorViews(m, setup.factors);
     this.control = viewOf(m, { ...setup.control, type: 'i32' });
     this.hyper = viewOf(m, { ...setup.hyper, type: 'f64' });
     this.momentum = setup.momentum && viewOf(m, { ...setup.momentum, type: 'f32' });
@@ -112,67 +122,87 @@ export class SharedState {
       }
       this.splits[name] = split;
     }
-    this.maxRows = maxRowsFor(setup.batchSize);
+    this.maxRows = Math.max(MAX_ITEM_ROWS, EVAL_ITEM_ROWS);
   }
 
-  /** A kernel over this state with scratch region `slot` (0: the coordinator's). */
-  kernel(slot: number): Kernel {
-    const r = this.setup.scratch[slot];
-    if (!r) throw new Error(`no kernel scratch region ${slot}`);
-    return createKernel(this.setup.kernel, {
-      layout: this.layout,
-      maxRows: this.maxRows,
-      memory: this.setup.memory,
-      scratch: viewOf(this.setup.memory, { ...r, type: 'u8' }),
-    });
+  /** The slice plan the steps use. */
+  get plan(): SlicePlan {
+    return this.setup.plan;
   }
 
-  /** A worker's scratch slot (1, 2, ...): claimed once per thread, it also names the worker. */
-  claimSlot(): number {
+  /** A kernel over this state with scratch region `index` (0: the coordinator's). */
+  kernel(index: number): Kernel {
+    return this.definition.create(this.kernelContext(index));
+  }
+
+  /** What a kernel over this state with scratch region `index` is given. */
+  kernelContext(index: number): KernelContext {
+    const r = this.setup.scratch[index];
+    if (!r) throw new Error(`no kernel scratch region ${index}`);
+    const step: StepViews = { params: this.params, momentum: this.momentum, batch: this.batch, train: this.splits.train ?? null, factors: this.factors, plan: this.plan };
+    return { layout: this.layout, storage: this.storage, step, maxRows: this.maxRows, memory: this.setup.memory, scratch: viewOf(this.setup.memory, { ...r, type: 'u8' }) };
+  }
+
+  /** A worker's scratch region (1, 2, ...): claimed once per thread, it also names the worker. */
+  claimScratch(): number {
     return Atomics.add(viewOf(this.setup.memory, { ...this.setup.scratchClaim, type: 'i32' }), 0, 1);
   }
 
-  /** Lays out a new shared state in `arena`; dataset arrays already in the arena are used where they are. */
+  /**
+   * Lays out a new shared state in `arena` for `threads` threads; dataset arrays already in the arena
+   * are used where they are. The slice plan is cut for the threads that will compute: `threads`, or
+   * fewer when the machine has fewer cores (the engine wakes no more than one thread per core).
+   */
   static create(arena: Arena, data: Dataset, opts: StateOptions): SharedState {
     const { sizes, batchSize, kernel, threads } = opts;
+    const definition = KERNELS[kernel];
     const layout = mlpLayout(sizes);
-    const P = paramStorage(kernel, layout).count;
-    const scratchBytes = kernelScratchBytes(kernel, layout, maxRowsFor(batchSize));
+    const storage = definition.storage(layout);
+    const P = storage.count;
+    const computing = opts.planThreads ?? Math.max(1, Math.min(threads, coreCount()));
+    const train = data.train;
+    const plan = planSlices(storage, inputDensity(train.x, train.n, train.nIn), batchSize, computing);
+    const maxRows = Math.max(MAX_ITEM_ROWS, EVAL_ITEM_ROWS);
+    const scratchBytes = definition.scratchBytes(storage, plan, maxRows);
     const splits: Partial<Record<SplitName, SplitRegions>> = {};
-    let items = chunkCount(batchSize);
-    let maxRows = 0;
+    let items = 1;
+    let maxSplitRows = 0;
+    const alloc = arenaAllocator(arena);
     for (const name of SPLIT_IDS) {
-      const s = data[name];
+      let s = data[name];
       if (!s) continue;
       const r: SplitRegions = { x: place(arena, s.x, 'f32'), y: place(arena, s.y, 'i32'), n: s.n, nIn: s.nIn };
-      if (kernel === 'wasm' && name === 'train') {
-        // the wasm kernel copies a training row's non-zeros from this list instead of scanning the row
-        const nz = buildNonZeroIndex(s.x, s.n, s.nIn, arenaAllocator(arena));
-        r.nzStart = arena.regionOf(nz.start)!;
-        r.nzIndex = arena.regionOf(nz.index)!;
-        r.nzValue = arena.regionOf(nz.value)!;
+      if (name === 'train') {
+        s = definition.prepareTraining({ ...s, x: viewOf(arena.memory, { ...r.x, type: 'f32' }) }, alloc);
+        if (s.nonZero) {
+          r.nzStart = arena.regionOf(s.nonZero.start)!;
+          r.nzIndex = arena.regionOf(s.nonZero.index)!;
+          r.nzValue = arena.regionOf(s.nonZero.value)!;
+        }
       }
       splits[name] = r;
-      items = Math.max(items, evalChunkCount(s.n));
-      maxRows = Math.max(maxRows, s.n);
+      items = Math.max(items, evalItemCount(s.n));
+      maxSplitRows = Math.max(maxSplitRows, s.n);
     }
-    if (items > MAX_ITEMS) throw new RangeError(`a split of more than ${MAX_ITEMS * EVAL_CHUNK_ROWS} rows`);
+    if (items > MAX_ITEMS) throw new RangeError(`a split of more than ${MAX_ITEMS * EVAL_ITEM_ROWS} rows`);
     const setup: SharedSetup = {
       memory: arena.memory,
       sizes,
       kernel,
       batchSize,
+      computing,
+      plan,
       params: arena.allocRegion('f32', P),
-      slots: arena.allocRegion('f32', chunkCount(batchSize) * P),
       batch: arena.allocRegion('i32', batchSize),
+      factors: allocFactors(arena, storage, batchSize, definition.cutsLists ? plan.firstLayerBounds.length : 0),
       splits,
       scratch: Array.from({ length: threads }, () => arena.allocRegion('u8', scratchBytes)),
       scratchClaim: arena.allocRegion('i32', 1),
       control: arena.allocRegion('i32', Word.COUNT),
-      hyper: arena.allocRegion('f64', 3),
-      results: arena.allocRegion('f64', 2 * items),
+      hyper: arena.allocRegion('f64', Hyper.COUNT),
+      results: arena.allocRegion('f64', Result.COUNT * items),
       momentum: opts.momentum ? arena.allocRegion('f32', P) : null,
-      predictions: opts.predictions ? arena.allocRegion('f32', maxRows * sizes[sizes.length - 1]) : null,
+      predictions: opts.predictions ? arena.allocRegion('f32', maxSplitRows * sizes[sizes.length - 1]) : null,
     };
     viewOf(arena.memory, { ...setup.scratchClaim, type: 'i32' })[0] = 1;
     return new SharedState(setup);
@@ -188,11 +218,6 @@ export class SharedState {
     if (!s) throw new Error(`no ${name} split was loaded`);
     return s;
   }
-}
-
-/** Rows of the largest chunk a kernel will be given (training or evaluation). */
-function maxRowsFor(batchSize: number): number {
-  return Math.max(maxChunkRows(batchSize), EVAL_CHUNK_ROWS);
 }
 
 /** The region of an array in the arena, copying it in when it lives elsewhere. */

@@ -1,7 +1,7 @@
 import { workerData } from 'piscina';
 import { faultFromEnv, maybeFail } from './fault.js';
 import { SharedState } from './shared-state.js';
-import { SPIN_MICROS, Word, spinWhileEqual } from './step-control.js';
+import { SPIN_MICROS, Word, spinWhileEqual, wakePhaseWaiters } from './step-control.js';
 import { StepWork } from './step-work.js';
 import type { WorkerSetup } from './pool.js';
 
@@ -16,18 +16,18 @@ import type { WorkerSetup } from './pool.js';
 const { shared, spinners } = workerData as WorkerSetup;
 const state = SharedState.attach(shared);
 const ctrl = state.control;
-const slot = state.claimSlot();
-const spinner = slot <= spinners;
+/** this worker's index (1, 2, ...): its kernel scratch region, and its name in errors */
+const index = state.claimScratch();
+const spinner = index <= spinners;
 // only the workers that take part in steps need a kernel (and its compiled module)
-const work = spinner ? new StepWork(state, state.kernel(slot)) : null;
+const work = spinner ? new StepWork(state, state.kernel(index)) : null;
 const fault = faultFromEnv();
 Atomics.add(ctrl, Word.READY, 1);
 
 /** Marks this worker failed and wakes the threads waiting on the step (they would wait forever). */
 function markFailed(): void {
-  Atomics.compareExchange(ctrl, Word.FAILED, 0, slot + 1);
-  Atomics.notify(ctrl, Word.DONE0);
-  Atomics.notify(ctrl, Word.DONE1);
+  Atomics.compareExchange(ctrl, Word.FAILED, 0, index + 1);
+  wakePhaseWaiters(ctrl);
 }
 
 // A thread that ends in the middle of the run (process.exit in a worker ends just that thread).
@@ -41,7 +41,7 @@ export default function serve(): number {
   try {
     if (work === null) {
       while (!stopped()) Atomics.wait(ctrl, Word.STOP, 0);
-      return slot;
+      return index;
     }
     // STOP is set before GEN is bumped, so checking it first also covers a worker that starts late.
     while (!stopped()) {
@@ -51,10 +51,10 @@ export default function serve(): number {
       while (Atomics.load(ctrl, Word.GEN) === seen) Atomics.wait(ctrl, Word.GEN, seen);
       if (stopped()) break;
       seen = Atomics.load(ctrl, Word.GEN);
-      maybeFail(fault, slot, ctrl[Word.STEP]);
+      maybeFail(fault, index, ctrl[Word.STEP]);
       work.run(seen);
     }
-    return slot;
+    return index;
   } catch (e) {
     // Tell the coordinator at once (it is waiting on the DONE words), then let piscina report the error.
     markFailed();

@@ -1,34 +1,69 @@
 import type { Split } from '../data/dataset.js';
+import type { BatchFactors } from '../engine/batch-factors.js';
+import type { SlicePlan } from '../engine/work-plan.js';
+import type { MlpLayout } from '../model/layout.js';
 import type { Stats } from '../nn/types.js';
 import type { SgdOptions } from '../optim/sgd.js';
+import type { ParamStorage } from './param-storage.js';
 
 /**
- * What the trainer needs from the compute: the gradient of a chunk of samples, and a forward pass
- * for evaluation. The reference kernel (`js`) is the lesson's layers in plain TypeScript; a faster
- * kernel can replace it without touching the trainer. A kernel owns per-thread scratch, so each
- * thread makes its own. For a given kernel, the result depends only on the parameters and the
- * chunk's samples, never on which thread computes it.
+ * The shared state a kernel computes on: the same views in every thread, over one shared memory.
+ */
+export interface StepViews {
+  /** [P] the parameters, as the kernel stores them (`storage`) */
+  params: Float32Array;
+  /** [P] SGD's momentum buffer in the same storage, or null without momentum */
+  momentum: Float32Array | null;
+  /** [maxBatch] the current batch's sample ids */
+  batch: Int32Array;
+  /** the training split (with what the kernel's prepareTraining added), or null when only evaluating */
+  train: Split | null;
+  /** each batch row's per-sample gradient factors, its loss and correctness */
+  factors: BatchFactors;
+  /** how the parameters are cut into slices */
+  plan: SlicePlan;
+}
+
+/** What one kernel instance is given: one per thread. */
+export interface KernelContext {
+  layout: MlpLayout;
+  storage: ParamStorage;
+  step: StepViews;
+  /** the most rows one call is given: a row item, or an evaluation item */
+  maxRows: number;
+  /** the shared memory holding all of it (a wasm kernel imports it) */
+  memory: WebAssembly.Memory;
+  /** this thread's own scratch bytes inside `memory`, the definition's scratchBytes() long */
+  scratch: Uint8Array;
+}
+
+/**
+ * The compute of a training step, in its two phases, and a forward pass for evaluation. The
+ * reference kernel (`js`) is the lesson's layers in plain TypeScript; a faster kernel can replace it
+ * without touching the trainer. For a given kernel, every result is a function of the parameters
+ * and the batch alone, never of which thread computes what:
+ * - a row's values depend on that row alone, whatever rows share its call;
+ * - every gradient element is summed over the batch rows in row order, whatever slice holds it.
  */
 export interface Kernel {
-  readonly name: string;
+  readonly name: KernelName;
   /**
-   * grad := the sum over rows r in [lo, hi) of d loss(sample idx[r]) / d params (overwritten, same
-   * layout as params). Returns the summed loss and the number classified correctly.
-   *   params, grad: [P] as the kernel stores them (create.ts paramStorage), data.x: [n, nIn],
-   *   data.y: [n], idx: [>= hi]
+   * The rows pass over batch rows [lo, hi) (sample ids step.batch[lo .. hi)): each row's forward
+   * pass, loss and hand-derived backward pass, leaving in step.factors each layer's input and
+   * output gradient for the row (its per-sample gradient, as factors), its loss and correctness.
    */
-  gradient(params: Float32Array, data: Split, idx: Int32Array, lo: number, hi: number, grad: Float32Array): Stats;
+  trainRows(lo: number, hi: number): void;
   /**
-   * The summed loss and number correct over samples [lo, hi) of data, in order. When `predictions`
-   * is given, writes each sample's class probabilities there.   predictions: [hi - lo, nClasses]
+   * The slices pass for slice s of step.plan: the batch mean g = (1/batchRows) sum_r dout_r ⊗ in_r of
+   * the slice's parameters, summed over rows 0 .. batchRows - 1 in order, then the SGD update of
+   * those parameters in place (optim/sgd.ts). Every row's trainRows must be done.
    */
-  evaluate(params: Float32Array, data: Split, lo: number, hi: number, predictions?: Float32Array): Stats;
+  updateSlice(s: number, batchRows: number, opt: SgdOptions): void;
   /**
-   * The batch-mean SGD update of params [lo, hi) from the first nChunks gradient slots (see
-   * optim/sgd.ts for the formulas). A parameter's result must not depend on lo and hi: the slices
-   * follow the thread count.   params, buf: [P], slots: [>= nChunks, P]
+   * The summed loss and number correct over rows [lo, hi) of a split, in order. When `predictions`
+   * is given, writes each row's class probabilities there.   predictions: [hi - lo, nClasses]
    */
-  update(o: SgdOptions, params: Float32Array, slots: Float32Array, nChunks: number, batchSize: number, buf: Float32Array | null, lo: number, hi: number): void;
+  evaluate(split: Split, lo: number, hi: number, predictions?: Float32Array): Stats;
 }
 
 export type KernelName = 'js' | 'wasm';

@@ -5,19 +5,17 @@ import type { Floats } from './types.js';
 
 /**
  * A layer as the lesson builds it: a forward pass and its hand-derived backward pass. Layers hold no
- * tensors of their own; they read their parameters from the model's flat block and write their
- * gradients into a block of the same layout, so that a gradient can land in any shared slot.
+ * tensors of their own; they read their parameters from the model's flat block. The backward pass
+ * goes row by row to the layer's input; the parameters' gradient, a sum over the batch, is taken
+ * apart from it (linWeightGrad), from each row's input and output gradient.
  */
 export interface Layer {
   readonly nIn: number;
   readonly nOut: number;
   /** output: [rows, nOut] from input: [rows, nIn] */
   forward(params: Floats, input: Floats, output: Floats, rows: number): void;
-  /**
-   * From dOutput: [rows, nOut], writes dInput: [rows, nIn] (unless null) and this layer's parameter
-   * gradients, summed over the rows, at their offsets in grad.
-   */
-  backward(params: Floats, input: Floats, output: Floats, dOutput: Floats, dInput: Floats | null, grad: Floats, rows: number): void;
+  /** dInput: [rows, nIn] from dOutput: [rows, nOut] (and the forward's output, for a mask) */
+  backward(params: Floats, output: Floats, dOutput: Floats, dInput: Floats, rows: number): void;
 }
 
 /** `lin(x) = x @ W.T + b` */
@@ -35,19 +33,9 @@ export class Lin implements Layer {
     linForward(input, params.subarray(w.offset, w.offset + w.length), params.subarray(b.offset, b.offset + b.length), output, rows, this.nIn, this.nOut);
   }
 
-  backward(params: Floats, input: Floats, _output: Floats, dOutput: Floats, dInput: Floats | null, grad: Floats, rows: number): void {
-    const { weight: w, bias: b } = this.spec;
-    linBackward(
-      input,
-      params.subarray(w.offset, w.offset + w.length),
-      dOutput,
-      grad.subarray(w.offset, w.offset + w.length),
-      grad.subarray(b.offset, b.offset + b.length),
-      dInput,
-      rows,
-      this.nIn,
-      this.nOut,
-    );
+  backward(params: Floats, _output: Floats, dOutput: Floats, dInput: Floats, rows: number): void {
+    const w = this.spec.weight;
+    linBackward(dOutput, params.subarray(w.offset, w.offset + w.length), dInput, rows, this.nIn, this.nOut);
   }
 }
 
@@ -62,7 +50,7 @@ export class Relu implements Layer {
     reluForward(input, output, rows * this.nIn);
   }
 
-  backward(_params: Floats, _input: Floats, output: Floats, dOutput: Floats, dInput: Floats | null, _grad: Floats, rows: number): void {
-    if (dInput !== null) reluBackward(output, dOutput, dInput, rows * this.nIn);
+  backward(_params: Floats, output: Floats, dOutput: Floats, dInput: Floats, rows: number): void {
+    reluBackward(output, dOutput, dInput, rows * this.nIn);
   }
 }

@@ -19,57 +19,46 @@ export function linForward(x: Floats, W: Floats, b: Floats, out: Floats, rows: n
 }
 
 /**
- * The backward pass, summed over the rows (the batch mean is taken later, once, for the whole batch):
- *   dW = dout^T @ x        dout: [rows, nOut], x: [rows, nIn], dW: [nOut, nIn]
- *   db = sum_rows dout     db: [nOut]
- *   dx = dout @ W          dx: [rows, nIn] (skipped when null: the input layer needs no dx)
- * dW and db are overwritten. Each output row is summed in a float64 row `acc` [nIn]
- * so the inner loops run over contiguous memory.
+ * The input gradient, row by row: dx = dout @ W.
+ *   dout: [rows, nOut], W: [nOut, nIn], dx: [rows, nIn]
+ * Row r of dx depends on row r of dout alone. The parameters' gradient is linWeightGrad's.
  */
-export function linBackward(
-  x: Floats,
-  W: Floats,
-  dout: Floats,
-  dW: Floats,
-  db: Floats,
-  dx: Floats | null,
-  rows: number,
-  nIn: number,
-  nOut: number,
-): void {
-  const acc = accumulator(nIn);
-  for (let j = 0; j < nOut; j++) {
-    // dW[j, :] = sum_r dout[r, j] * x[r, :]
-    acc.fill(0, 0, nIn);
-    let sb = 0;
-    for (let r = 0; r < rows; r++) {
-      const d = dout[r * nOut + j];
-      sb += d;
-      if (d === 0) continue; // a ReLU-masked unit adds nothing
-      const xr = r * nIn;
-      for (let k = 0; k < nIn; k++) acc[k] += d * x[xr + k];
-    }
-    const wj = j * nIn;
-    for (let k = 0; k < nIn; k++) dW[wj + k] = acc[k];
-    db[j] = sb;
-  }
-  if (dx === null) return;
+export function linBackward(dout: Floats, W: Floats, dx: Floats, rows: number, nIn: number, nOut: number): void {
   for (let r = 0; r < rows; r++) {
-    // dx[r, :] = sum_j dout[r, j] * W[j, :]
-    acc.fill(0, 0, nIn);
-    for (let j = 0; j < nOut; j++) {
-      const d = dout[r * nOut + j];
-      const wj = j * nIn;
-      for (let k = 0; k < nIn; k++) acc[k] += d * W[wj + k];
-    }
     const xr = r * nIn;
-    for (let k = 0; k < nIn; k++) dx[xr + k] = acc[k];
+    for (let k = 0; k < nIn; k++) {
+      let s = 0;
+      for (let j = 0; j < nOut; j++) s += dout[r * nOut + j] * W[j * nIn + k];
+      dx[xr + k] = s;
+    }
   }
 }
 
-/** A float64 scratch row, reused between calls (each thread has its own module instance). */
-let scratch = new Float64Array(0);
-function accumulator(n: number): Float64Array {
-  if (scratch.length < n) scratch = new Float64Array(n);
-  return scratch;
+/** Where a layer's input rows lie: row r is x[at(r) .. at(r) + nIn). */
+export interface InputRows {
+  x: Floats;
+  at: (r: number) => number;
+}
+
+/**
+ * The parameter gradient of output units [j0, j1), summed over the batch rows in row order (each
+ * row's own gradient is the outer product dout_r ⊗ x_r, and 1 for the bias):
+ *   dW[j, :] = sum_r dout[r, j] * x_r      db[j] = sum_r dout[r, j]
+ *   dout: [rows, doutStride], dW: [j1 - j0, nIn] (overwritten), db: [j1 - j0]
+ */
+export function linWeightGrad(input: InputRows, dout: Floats, doutStride: number, rows: number, nIn: number, j0: number, j1: number, dW: Float64Array, db: Float64Array): void {
+  dW.fill(0, 0, (j1 - j0) * nIn);
+  for (let j = j0; j < j1; j++) {
+    const w = (j - j0) * nIn;
+    let sb = 0;
+    for (let r = 0; r < rows; r++) {
+      const d = dout[r * doutStride + j];
+      sb += d;
+      if (d === 0) continue; // a ReLU-masked unit adds nothing
+      const x = input.x;
+      const xr = input.at(r);
+      for (let k = 0; k < nIn; k++) dW[w + k] += d * x[xr + k];
+    }
+    db[j - j0] = sb;
+  }
 }

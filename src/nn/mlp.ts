@@ -1,25 +1,23 @@
-import type { Split } from '../data/dataset.js';
-import type { Kernel } from '../kernels/kernel.js';
 import type { MlpLayout } from '../model/layout.js';
-import { sgdUpdateSlice, type SgdOptions } from '../optim/sgd.js';
-import { logsumexp, softmaxCrossEntropy } from './cross-entropy.js';
+import { correctRows, crossEntropyBackward, crossEntropyForward } from './cross-entropy.js';
 import { Lin, Relu, type Layer } from './layers.js';
+import { linWeightGrad } from './linear.js';
 import type { Floats, FloatsConstructor, Stats } from './types.js';
 
 /**
  * The model: Lin, Relu, Lin, ..., Lin, with cross-entropy on the logits. It keeps the activations of
- * up to `maxRows` samples (its scratch), so one instance serves one thread. It is also the reference
- * kernel: plain TypeScript, every formula visible.
+ * up to `maxRows` samples (its scratch), so one instance serves one thread. The reference kernel
+ * (kernels/js-kernel.ts) runs it; it is plain TypeScript, every formula visible.
  */
-export class Mlp implements Kernel {
-  readonly name = 'js';
+export class Mlp {
   readonly layers: Layer[];
   readonly nClasses: number;
-  /** acts[0]: the input rows [maxRows, nIn]; acts[i + 1]: layer i's output [maxRows, layers[i].nOut] */
-  private readonly acts: Floats[];
+  /** acts[0]: the input rows [maxRows, nIn]; acts[i + 1]: layers[i]'s output [maxRows, layers[i].nOut] */
+  readonly acts: Floats[];
   /** dacts[i]: d loss / d acts[i] (dacts[0] is unused: nothing needs the input's gradient) */
-  private readonly dacts: Floats[];
-  private readonly labels: Int32Array;
+  readonly dacts: Floats[];
+  private readonly losses: Float64Array;
+  private readonly correct: Int32Array;
 
   constructor(
     readonly layout: MlpLayout,
@@ -35,74 +33,76 @@ export class Mlp implements Kernel {
     const widths = [layout.sizes[0], ...this.layers.map((layer) => layer.nOut)];
     this.acts = widths.map((w) => new floats(maxRows * w));
     this.dacts = widths.map((w, i) => new floats(i === 0 ? 0 : maxRows * w));
-    this.labels = new Int32Array(maxRows);
+    this.losses = new Float64Array(maxRows);
+    this.correct = new Int32Array(maxRows);
   }
 
-  /** The input buffer [maxRows, nIn]: fill rows here, then call forward or lossAndGradient. */
+  /** The input buffer [maxRows, nIn]: fill rows here, then call forward. */
   get input(): Floats {
     return this.acts[0];
   }
 
-  /** Runs the layers on the first `rows` rows of input; returns the logits [rows, nClasses] (a view). */
+  /** d loss / d logits [maxRows, nClasses]: where backward starts from. */
+  get dlogits(): Floats {
+    return this.dacts[this.layers.length];
+  }
+
+  /** The input rows of linear layer l (for l > 0, the ReLU's output before it) after forward. */
+  linInput(l: number): Floats {
+    return this.acts[2 * l];
+  }
+
+  /** d loss / d (linear layer l's output) after backward. */
+  linOutputGrad(l: number): Floats {
+    return this.dacts[2 * l + 1];
+  }
+
+  /** Runs the layers on the first `rows` rows of input; returns the logits [rows, nClasses] (a view of the scratch). */
   forward(params: Floats, rows: number): Floats {
+    this.checkRows(rows);
     for (let i = 0; i < this.layers.length; i++) this.layers[i].forward(params, this.acts[i], this.acts[i + 1], rows);
     return this.acts[this.layers.length];
   }
 
   /**
-   * Forward, loss, and (when grad is given) the hand-derived backward, summed over the rows:
-   * dlogits = softmax - onehot(y), then each layer's backward from the last to the first.
-   *   params, grad: [P], input rows: [rows, nIn], labels: [rows]
+   * The hand-derived backward pass from dlogits, row by row: each layer's backward from the last to
+   * the first linear layer's output gradient (nothing needs the input's).
+   */
+  backward(params: Floats, rows: number): void {
+    for (let i = this.layers.length - 1; i >= 1; i--) this.layers[i].backward(params, this.acts[i + 1], this.dacts[i + 1], this.dacts[i], rows);
+  }
+
+  /**
+   * The lesson's whole step, for checks: forward, the summed loss, and (when grad is given) its
+   * gradient: dlogits = softmax - onehot(y), the backward pass, then each linear layer's
+   * dW = dout^T @ input and db = sum(dout) over the rows.
+   *   params, grad: [P] (model layout), input rows: [rows, nIn], labels: [rows]
    */
   lossAndGradient(params: Floats, labels: Int32Array, rows: number, grad: Floats | null): Stats {
-    this.checkRows(rows);
-    const L = this.layers.length;
     const logits = this.forward(params, rows);
-    const stats = softmaxCrossEntropy(logits, labels, grad === null ? null : this.dacts[L], rows, this.nClasses);
-    if (grad === null) return stats;
-    for (let i = L - 1; i >= 0; i--) {
-      this.layers[i].backward(params, this.acts[i], this.acts[i + 1], this.dacts[i + 1], i === 0 ? null : this.dacts[i], grad, rows);
-    }
-    return stats;
-  }
-
-  gradient(params: Float32Array, data: Split, idx: Int32Array, lo: number, hi: number, grad: Float32Array): Stats {
-    const rows = hi - lo;
-    this.checkRows(rows);
-    const nIn = data.nIn;
-    const x = this.acts[0];
+    crossEntropyForward(logits, labels, this.losses, rows, this.nClasses);
+    correctRows(logits, labels, this.correct, rows, this.nClasses);
+    let loss = 0;
+    let correct = 0;
     for (let r = 0; r < rows; r++) {
-      const i = idx[lo + r];
-      x.set(data.x.subarray(i * nIn, (i + 1) * nIn), r * nIn); // the lesson's x_batch
-      this.labels[r] = data.y[i];
+      loss += this.losses[r];
+      correct += this.correct[r];
     }
-    return this.lossAndGradient(params, this.labels, rows, grad);
-  }
-
-  evaluate(params: Float32Array, data: Split, lo: number, hi: number, predictions?: Float32Array): Stats {
-    const rows = hi - lo;
-    this.checkRows(rows);
-    this.acts[0].set(data.x.subarray(lo * data.nIn, hi * data.nIn));
-    this.labels.set(data.y.subarray(lo, hi));
-    const stats = this.lossAndGradient(params, this.labels, rows, null);
-    if (predictions) softmaxRows(this.acts[this.layers.length], predictions, rows, this.nClasses);
-    return stats;
-  }
-
-  update(o: SgdOptions, params: Float32Array, slots: Float32Array, nChunks: number, batchSize: number, buf: Float32Array | null, lo: number, hi: number): void {
-    sgdUpdateSlice(o, params, slots, nChunks, batchSize, buf, lo, hi);
+    if (grad === null) return { loss, correct };
+    crossEntropyBackward(logits, labels, this.dlogits, rows, this.nClasses);
+    this.backward(params, rows);
+    this.layout.linears.forEach((s, l) => {
+      const dW = new Float64Array(s.weight.length);
+      const db = new Float64Array(s.bias.length);
+      const x = this.linInput(l);
+      linWeightGrad({ x, at: (r) => r * s.nIn }, this.linOutputGrad(l), s.nOut, rows, s.nIn, 0, s.nOut, dW, db);
+      grad.set(dW, s.weight.offset);
+      grad.set(db, s.bias.offset);
+    });
+    return { loss, correct };
   }
 
   private checkRows(rows: number): void {
     if (rows < 0 || rows > this.maxRows) throw new RangeError(`${rows} rows do not fit this model's scratch of ${this.maxRows}`);
-  }
-}
-
-/** probs = softmax(logits) = exp(logits - logsumexp(logits)), row by row.   logits, probs: [rows, n] */
-function softmaxRows(logits: Floats, probs: Float32Array, rows: number, n: number): void {
-  for (let r = 0; r < rows; r++) {
-    const off = r * n;
-    const lse = logsumexp(logits, off, n);
-    for (let c = 0; c < n; c++) probs[off + c] = Math.exp(logits[off + c] - lse);
   }
 }

@@ -3,7 +3,7 @@
  *   probs:  [n, C] float32, row r holds softmax(logits of row r)
  *   labels: [n] true class ids in [0, C)
  * A row's prediction is its most probable class; ties go to the lower class, as the loss's correct
- * count does (softmaxCrossEntropy).
+ * count does (correctRows).
  */
 
 /** The predicted class of row r: argmax over probs[r, :], the first maximum on a tie. */

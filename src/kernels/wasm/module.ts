@@ -9,13 +9,11 @@ const FILES: Record<WasmVariant, string> = { simd: 'kernel.wasm', relaxed: 'kern
 
 /** What the module exports (assembly/index.ts). Addresses are byte offsets in the shared memory. */
 export interface KernelExports {
-  gradient(hdr: number, params: number, x: number, y: number, n: number, idx: number, rows: number, grad: number, nzStart: number, nzIndex: number, nzValue: number): number;
-  evaluate(hdr: number, params: number, x: number, y: number, rows: number, probs: number): number;
-  headerLayout(i: number): number;
-  sgdUpdate(params: number, slots: number, buf: number, P: number, nChunks: number, batchSize: number, lr: number, momentum: number, wd: number, lo: number, hi: number): void;
-  stageForward(hdr: number, params: number, layer: number): void;
-  stageWeightGrad(hdr: number, grad: number, layer: number): void;
-  stageInputGrad(hdr: number, params: number, layer: number): void;
+  trainRows(hdr: number, lo: number, hi: number): number;
+  updateSlice(hdr: number, layer: number, s: number, lo: number, hi: number, batchRows: number, lr: number, momentum: number, wd: number): void;
+  evaluate(hdr: number, x: number, y: number, rows: number, probs: number): number;
+  checkLists(hdr: number): number;
+  fieldOffset(i: number): number;
 }
 
 /**

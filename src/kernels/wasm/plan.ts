@@ -1,105 +1,128 @@
-import type { MlpLayout } from '../../model/layout.js';
+import type { SlicePlan } from '../../engine/work-plan.js';
 import type { ParamStorage } from '../param-storage.js';
 
 /**
  * Where the wasm kernel keeps its buffers inside a thread's scratch region: a header, one record per
- * linear layer, then the buffers. The records mirror the @unmanaged classes Header and Layer of
- * assembly/layout.ts word for word (4-byte words; the loader checks the sizes against the module).
+ * linear layer, then the buffers. The fields are those of the @unmanaged classes Header and Layer in
+ * assembly/layout.ts, listed here by name in the same order with their byte sizes; the loader checks
+ * every offset computed from this list against the module's own (`fieldOffset`), so the two cannot
+ * drift apart unnoticed.
  */
-export const HEADER_BYTES = 64;
-export const LAYER_BYTES = 64;
-/** Header words (i32 index). */
-export const H = { nLayers: 0, maxRows: 1, nClasses: 2, path: 3, labels: 4, rows: 5, expTmp: 6, srcIds: 7, loss: 8, correct: 10, status: 11, srcStart: 12, srcIndex: 13 } as const;
-/** Layer record words (i32 index from the record's start). */
-const LW = { nIn: 0, nOut: 1, sOut: 2, wOff: 3, bOff: 4, rowsTbl: 5, wt: 6, bias: 7, act: 8, dact: 9, dwt: 10, nzStart: 11, nzIdx: 12, nzVal: 13, mode: 14, wTrans: 15 } as const;
+export const HEADER_FIELDS = [
+  ['loss', 8],
+  ['nLayers', 4],
+  ['nClasses', 4],
+  ['correct', 4],
+  ['status', 4],
+  ['predicted', 4],
+  ['params', 4],
+  ['momentum', 4],
+  ['ids', 4],
+  ['y', 4],
+  ['n', 4],
+  ['nzStart', 4],
+  ['nzIndex', 4],
+  ['nzValue', 4],
+  ['nzCount', 4],
+  ['rowLoss', 4],
+  ['rowCorrect', 4],
+  ['listCuts', 4],
+  ['cutStride', 4],
+  ['bounds', 4],
+  ['acc', 4],
+  ['sgd', 4],
+  ['expTmp', 4],
+  ['logits', 4],
+  ['listIdx', 4],
+  ['listVal', 4],
+] as const;
+export const LAYER_FIELDS = [
+  ['nIn', 4],
+  ['nOut', 4],
+  ['sIn', 4],
+  ['sOut', 4],
+  ['w', 4],
+  ['b', 4],
+  ['inputs', 4],
+  ['douts', 4],
+  ['row', 4],
+] as const;
+/** Bytes of the Sgd record (assembly/update.ts): four f32 and a pointer. */
+const SGD_BYTES = 20;
 
-/** Byte offset of wTrans in a layer record (checked against the module). */
-export const LAYER_WTRANS_BYTE = 4 * LW.wTrans;
+export type HeaderField = (typeof HEADER_FIELDS)[number][0];
+export type LayerField = (typeof LAYER_FIELDS)[number][0];
 
-/** The kernel's header Path values. */
-export const PATHS = { auto: 0, sparse: 1, dense: 2 } as const;
-export type WasmPath = keyof typeof PATHS;
+/** Byte offsets of a record's fields (each aligned to its size) and the record's size (AssemblyScript adds no tail padding). */
+function offsets<N extends string>(fields: readonly (readonly [N, number])[]): { at: Record<N, number>; bytes: number } {
+  const at = {} as Record<N, number>;
+  let o = 0;
+  for (const [name, size] of fields) {
+    o = Math.ceil(o / size) * size;
+    at[name] = o;
+    o += size;
+  }
+  return { at, bytes: o };
+}
+
+export const HEADER = offsets(HEADER_FIELDS);
+export const LAYER = offsets(LAYER_FIELDS);
+
+/** What the module reports, in fieldOffset's order: every field's offset, then the sizes of Header, Layer and Sgd. */
+export function expectedOffsets(): number[] {
+  return [...HEADER_FIELDS.map(([f]) => HEADER.at[f]), ...LAYER_FIELDS.map(([f]) => LAYER.at[f]), HEADER.bytes, LAYER.bytes, SGD_BYTES];
+}
 
 const ALIGN = 64; // a cache line
 const align = (n: number): number => Math.ceil(n / ALIGN) * ALIGN;
-const pad4 = (n: number): number => Math.ceil(n / 4) * 4;
 
+/** Scratch buffers' byte offsets from the (64-aligned) header. */
 export interface ScratchPlan {
   /** bytes of scratch needed, including the slack to align its start */
   bytes: number;
-  /** the header and layer records for scratch starting at byte address `base` (64-aligned) */
-  header(base: number): Int32Array;
-  /** offset from base of the [maxRows, nClasses] f32 area where predictions are staged when the caller's are not in shared memory */
+  sgd: number;
+  expTmp: number;
+  logits: number;
+  listIdx: number;
+  listVal: number;
+  bounds: number;
+  acc: number;
+  /** per layer: one evaluated row's output [sOut] */
+  rows: number[];
+  /** [rows, nClasses] f32 where predictions are staged when the caller's are not in shared memory */
   probs: number;
+  /** rows the probs area holds */
+  probRows: number;
 }
 
 /**
- * The scratch layout for the model `storage` holds and chunks of up to maxRows rows (byte sizes,
- * f32/i32 elements):
- *   header, records                  64 + 64 L
- *   labels [maxRows], probs [maxRows, nClasses], expTmp [nClasses] f64
- *   per layer: rowsTbl [maxRows], wt [pad4(nIn), sOut] (l > 0: at least [nOut, pad4(nIn)] f64),
- *              bias [sOut], act, dact [maxRows, sOut], dwt [nIn, sOut],
- *              nzStart [maxRows + 1] + flags [ceil(nIn / 4)], nzIdx, nzVal [maxRows * nIn]
+ * The scratch layout for a model stored as `storage` and a slice plan (byte sizes, f32/i32 elements):
+ *   header, layer records      HEADER.bytes + L * LAYER.bytes
+ *   sgd                        the slice's optimizer settings
+ *   expTmp [nClasses] f64, logits [pad4(nClasses)], listIdx, listVal [nIn]
+ *   bounds [first-layer slices + 1] i32
+ *   acc [plan.accFloats + the first layer's stride]    a first-layer slice's rows, then its bias row
+ *   rows: per layer [sOut]
+ *   probs [probRows, nClasses]
  */
-export function wasmScratchPlan(storage: ParamStorage, maxRows: number): ScratchPlan {
-  const layout: MlpLayout = storage.layout;
+export function wasmScratchPlan(storage: ParamStorage, plan: SlicePlan, probRows: number): ScratchPlan {
+  const { layout } = storage;
   const L = layout.linears.length;
   const nClasses = layout.sizes[L];
-  let used = align(HEADER_BYTES + L * LAYER_BYTES);
-  const take = (elements: number): number => {
+  let used = align(HEADER.bytes + L * LAYER.bytes);
+  const take = (bytes: number): number => {
     const at = used;
-    used += align(4 * Math.max(1, elements));
+    used += align(Math.max(4, bytes));
     return at;
   };
-  const labels = take(maxRows);
-  const expTmp = take(2 * nClasses);
-  const probs = take(maxRows * nClasses);
-  const layers = layout.linears.map((s, l) => {
-    const sOut = pad4(s.nOut);
-    return {
-      nIn: s.nIn,
-      nOut: s.nOut,
-      sOut,
-      wOff: 4 * storage.linears[l].weight,
-      bOff: 4 * storage.linears[l].bias,
-      wTrans: storage.linears[l].transposed ? 1 : 0,
-      rowsTbl: take(maxRows),
-      // for l > 0 also the input gradient's float64 copy of W, [nOut, pad4(nIn)]
-      wt: take(Math.max(pad4(s.nIn) * sOut, l > 0 ? 2 * s.nOut * pad4(s.nIn) : 0)),
-      bias: take(sOut),
-      act: take(maxRows * sOut),
-      dact: take(maxRows * sOut),
-      dwt: take(s.nIn * sOut),
-      nzStart: take(maxRows + 1 + Math.ceil(s.nIn / 4)), // then the used-group flags
-      nzIdx: take(maxRows * s.nIn),
-      nzVal: take(maxRows * s.nIn),
-    };
-  });
-  const bytes = used + ALIGN; // slack: the start is rounded up to a cache line
-
-  return {
-    bytes,
-    probs,
-    header(base: number): Int32Array {
-      const w = new Int32Array((HEADER_BYTES + L * LAYER_BYTES) / 4);
-      w[H.nLayers] = L;
-      w[H.maxRows] = maxRows;
-      w[H.nClasses] = nClasses;
-      w[H.path] = PATHS.auto;
-      w[H.labels] = base + labels;
-      w[H.expTmp] = base + expTmp;
-      layers.forEach((r, l) => {
-        const o = (HEADER_BYTES + l * LAYER_BYTES) / 4;
-        w[o + LW.nIn] = r.nIn;
-        w[o + LW.nOut] = r.nOut;
-        w[o + LW.sOut] = r.sOut;
-        w[o + LW.wOff] = r.wOff;
-        w[o + LW.bOff] = r.bOff;
-        w[o + LW.wTrans] = r.wTrans;
-        for (const key of ['rowsTbl', 'wt', 'bias', 'act', 'dact', 'dwt', 'nzStart', 'nzIdx', 'nzVal'] as const) w[o + LW[key]] = base + r[key];
-      });
-      return w;
-    },
-  };
+  const sgd = take(SGD_BYTES);
+  const expTmp = take(8 * nClasses);
+  const logits = take(4 * storage.linears[L - 1].biasLength);
+  const listIdx = take(4 * layout.sizes[0]);
+  const listVal = take(4 * layout.sizes[0]);
+  const bounds = take(4 * plan.firstLayerBounds.length);
+  const acc = take(4 * (plan.accFloats + storage.linears[0].stride));
+  const rows = storage.linears.map((t) => take(4 * t.biasLength));
+  const probs = take(4 * probRows * nClasses);
+  return { bytes: used + ALIGN, sgd, expTmp, logits, listIdx, listVal, bounds, acc, rows, probs, probRows };
 }

@@ -1,70 +1,135 @@
-// The MLP kernel: one call computes a whole chunk (gather by idx, forward, loss, backward, write the
-// gradient) in the shared memory, so the JavaScript side only passes addresses.
+// The MLP kernel over the shared memory. Its two training calls are the two phases of a step:
+//   trainRows    the rows pass: for each batch row, the forward pass, the loss and the backward
+//                pass, leaving the row's factors (each layer's input and output gradient) in the
+//                step's shared buffers (rows.ts)
+//   updateSlice  the slices pass: for one slice of the parameters, the batch mean of the rows'
+//                per-sample gradients dout_r ⊗ in_r, summed in row order, and the update (slices.ts)
+// and `evaluate` runs the forward pass over rows of a split. The JavaScript side only passes numbers:
+// every address lives in the thread's header (layout.ts), written once.
 //
-// Model: Lin, ReLU, Lin, ..., Lin with cross-entropy on the logits; lin(x) = x @ W.T + b with
-// W [nOut, nIn] (PyTorch's layout) in the flat parameter block, except where a layer's wTrans says
-// the block holds Wᵀ (the first layer: src/kernels/param-storage.ts); a gradient slot holds each dW
-// as the block holds W. Gradients are SUMMED over the rows.
-// A call's result depends only on its inputs: every buffer it reads is written earlier in the same
-// call, and every sum runs in a fixed order.
+// Model: Lin, ReLU, Lin, ..., Lin with cross-entropy on the logits; lin(x) = x @ W.T + b, the first
+// layer stored as Wᵀ, the others as W, all zero-padded to whole vectors (src/kernels/param-storage.ts).
+// A call's result depends only on its inputs: every scratch buffer it reads is written earlier in
+// the same call, and every sum runs in a fixed order.
 
-import { denseForward, denseWeightGrad } from './dense';
-import { Header, Layer, layerAt, Path, Status, usedFlags } from './layout';
-import { biasGrad, fromTransposed, inputGrad, softmaxCrossEntropy, stageBias, toTransposed } from './ops';
+import { Header, Layer, layerAt, Status } from './layout';
+import { crossEntropy, cutList, denseForward, inputGrad, listFits, listForward, listRow } from './rows';
+import { firstLayerSlice, outputRowsSlice } from './slices';
+import { Sgd } from './update';
 import { at4 } from './simd';
-import { compactRows, copyRows, sparseForward, sparseWeightGrad } from './sparse';
 
 /**
- * grad := d(sum of the losses of samples idx[0 .. rows)) / d params; H.loss, H.correct := the summed
- * loss and the number classified correctly. Returns a Status (the gradient is untouched unless Ok).
- * When nzStart is not 0, x's rows' non-zeros are listed there (Split.nonZero), and layer 0 copies
- * its rows' lists instead of scanning them (same lists, so the same bytes).
- *   params, grad: [P], x: [n, nIn], y: [n], idx: [rows], nzStart: [n + 1], nzIndex: [nzStart[n]]
+ * The rows pass over batch rows [lo, hi): each row r is sample ids[r], its first layer taken from its
+ * non-zero list. Leaves, per row: every layer's output gradient (douts), every later layer's input
+ * (inputs), the list's cuts at the first-layer slices, the loss and whether it was right. Returns a
+ * Status; rows before a bad one are done.
  */
-export function gradient(hdr: usize, params: usize, x: usize, y: usize, n: i32, idx: usize, rows: i32, grad: usize, nzStart: usize, nzIndex: usize, nzValue: usize): i32 {
+export function trainRows(hdr: usize, lo: i32, hi: i32): i32 {
   const H = changetype<Header>(hdr);
-  H.srcIds = idx;
-  H.srcStart = nzStart;
-  H.srcIndex = nzIndex;
-  H.srcValue = nzValue;
-  const L0 = layerAt(H, 0);
-  const rowBytes = <usize>L0.nIn << 2;
-  for (let b = 0; b < rows; b++) {
-    const i = load<i32>(at4(idx, b));
-    if (<u32>i >= <u32>n) return fail(H, Status.BadIndex);
-    const label = load<i32>(at4(y, i));
-    if (<u32>label >= <u32>H.nClasses) return fail(H, Status.BadLabel);
-    store<usize>(at4(L0.rowsTbl, b), x + <usize>i * rowBytes);
-    store<i32>(at4(H.labels, b), label);
+  for (let r = lo; r < hi; r++) {
+    const status = trainRow(H, r);
+    if (status != Status.Ok) return fail(H, status);
   }
-  H.rows = rows;
-  if (!forward(H, params, rows, true)) return fail(H, Status.BadList);
-  const last = layerAt(H, H.nLayers - 1);
-  softmaxCrossEntropy(H, last, rows, last.dact, 0);
-  for (let l = H.nLayers - 1; l >= 0; l--) backward(H, l, params, grad, rows);
+  H.status = Status.Ok;
+  return Status.Ok;
+}
+
+function trainRow(H: Header, r: i32): i32 {
+  const i = load<i32>(at4(H.ids, r));
+  if (<u32>i >= <u32>H.n) return Status.BadIndex;
+  const label = load<i32>(at4(H.y, i));
+  if (<u32>label >= <u32>H.nClasses) return Status.BadLabel;
+  const L0 = layerAt(H, 0);
+  // the lists were checked once (checkLists): each is strictly ascending inside [0, nIn)
+  const t0 = load<i32>(at4(H.nzStart, i));
+  const t1 = load<i32>(at4(H.nzStart, i + 1));
+  if (H.cutStride > 0) cutList(H, r, t0, t1);
+
+  const last = H.nLayers - 1;
+  listForward(L0, H.params, at4(H.nzIndex, t0), at4(H.nzValue, t0), t1 - t0, last == 0 ? H.logits : rowOf(layerAt(H, 1).inputs, r, L0.sOut), last > 0);
+  for (let l = 1; l <= last; l++) {
+    const L = layerAt(H, l);
+    denseForward(L, H.params, rowOf(L.inputs, r, L.sIn), l == last ? H.logits : rowOf(layerAt(H, l + 1).inputs, r, L.sOut), l < last);
+  }
+  const top = layerAt(H, last);
+  store<f64>(H.rowLoss + (<usize>r << 3), crossEntropy(H, H.logits, label, top.sOut, rowOf(top.douts, r, top.sOut), 0));
+  store<i32>(at4(H.rowCorrect, r), <i32>(H.predicted == label));
+  for (let l = last; l >= 1; l--) {
+    const L = layerAt(H, l);
+    inputGrad(L, H.params, rowOf(L.douts, r, L.sOut), rowOf(L.inputs, r, L.sIn), rowOf(layerAt(H, l - 1).douts, r, L.sIn));
+  }
+  return Status.Ok;
+}
+
+/** Row r of a [rows, stride] f32 buffer. */
+// @ts-ignore: decorator
+@inline function rowOf(buf: usize, r: i32, stride: i32): usize {
+  return buf + ((<usize>r * <usize>stride) << 2);
+}
+
+/**
+ * Whether every row's non-zero list of the training split fits its row (listFits), with its start
+ * and end inside the lists: the rows pass trusts them, and a slice writes where their inputs say.
+ * Returns a Status.
+ */
+export function checkLists(hdr: usize): i32 {
+  const H = changetype<Header>(hdr);
+  const nIn = layerAt(H, 0).nIn;
+  let t0 = load<i32>(H.nzStart);
+  if (t0 != 0) return fail(H, Status.BadList);
+  for (let i = 0; i < H.n; i++) {
+    const t1 = load<i32>(at4(H.nzStart, i + 1));
+    if (t1 > H.nzCount || !listFits(H.nzIndex, t0, t1, nIn)) return fail(H, Status.BadList);
+    t0 = t1;
+  }
   H.status = Status.Ok;
   return Status.Ok;
 }
 
 /**
- * The summed loss and number correct of rows [0, rows) of x, y, in order (into H.loss, H.correct);
- * the class probabilities into probs when it is not 0. Returns a Status.
- *   x: [rows, nIn], y: [rows], probs: [rows, nClasses]
+ * The slices pass for one slice: rows [lo, hi) of layer `layer`'s gradient as stored (the first
+ * layer: inputs of Wᵀ, row nIn its bias, `s` its index among the first layer's slices; later layers:
+ * outputs of W with their biases), over batch rows [0, batchRows), then SGD with these settings.
  */
-export function evaluate(hdr: usize, params: usize, x: usize, y: usize, rows: i32, probs: usize): i32 {
+export function updateSlice(hdr: usize, layer: i32, s: i32, lo: i32, hi: i32, batchRows: i32, lr: f32, momentum: f32, wd: f32): void {
+  const H = changetype<Header>(hdr);
+  const o = changetype<Sgd>(H.sgd);
+  o.rows = <f32>batchRows;
+  o.lr = lr;
+  o.momentum = momentum;
+  o.wd = wd;
+  o.toBuf = H.momentum - H.params;
+  const L = layerAt(H, layer);
+  if (layer == 0) firstLayerSlice(H, L, s, lo, hi, batchRows, o);
+  else outputRowsSlice(H, L, lo, hi, batchRows, o);
+}
+
+/**
+ * The summed loss and number correct of rows [0, rows) of x, y, in order (into H.loss, H.correct);
+ * the class probabilities into probs when it is not 0. Each row's non-zero inputs are listed from
+ * the row itself. Returns a Status.   x: [rows, nIn], y: [rows], probs: [rows, nClasses]
+ */
+export function evaluate(hdr: usize, x: usize, y: usize, rows: i32, probs: usize): i32 {
   const H = changetype<Header>(hdr);
   const L0 = layerAt(H, 0);
-  const rowBytes = <usize>L0.nIn << 2;
-  H.srcStart = 0; // lists its rows' non-zeros itself
+  const last = H.nLayers - 1;
+  const top = layerAt(H, last);
+  let loss: f64 = 0;
+  let correct: i32 = 0;
   for (let b = 0; b < rows; b++) {
     const label = load<i32>(at4(y, b));
     if (<u32>label >= <u32>H.nClasses) return fail(H, Status.BadLabel);
-    store<usize>(at4(L0.rowsTbl, b), x + <usize>b * rowBytes);
-    store<i32>(at4(H.labels, b), label);
+    const count = listRow(x + ((<usize>b * <usize>L0.nIn) << 2), L0.nIn, H.listIdx, H.listVal);
+    listForward(L0, H.params, H.listIdx, H.listVal, count, last == 0 ? H.logits : L0.row, last > 0);
+    for (let l = 1; l <= last; l++) {
+      const L = layerAt(H, l);
+      denseForward(L, H.params, layerAt(H, l - 1).row, l == last ? H.logits : L.row, l < last);
+    }
+    loss += crossEntropy(H, H.logits, label, top.sOut, 0, probs == 0 ? 0 : probs + ((<usize>b * <usize>H.nClasses) << 2));
+    if (H.predicted == label) correct++;
   }
-  H.rows = rows;
-  forward(H, params, rows, false);
-  softmaxCrossEntropy(H, layerAt(H, H.nLayers - 1), rows, 0, probs);
+  H.loss = loss;
+  H.correct = correct;
   H.status = Status.Ok;
   return Status.Ok;
 }
@@ -75,128 +140,50 @@ function fail(H: Header, status: Status): i32 {
 }
 
 /**
- * Each layer in turn: act[l] = lin(input) (ReLU but on the last), on the path its input's density
- * favours (`train`: the backward pass will follow, which weighs in the choice). False if the input's
- * non-zero lists (H.srcStart) do not fit the rows (the forward is then incomplete).
+ * The byte offset of field i in the order plan.ts lists them (HEADER_FIELDS, then LAYER_FIELDS, then
+ * the sizes of Header, Layer and Sgd), for the loader to check its layout against this build; -1 past the end.
  */
-function forward(H: Header, params: usize, rows: i32, train: bool): bool {
-  for (let l = 0; l < H.nLayers; l++) if (!forwardLayer(H, l, params, rows, train)) return false;
-  return true;
-}
-
-function forwardLayer(H: Header, l: i32, params: usize, rows: i32, train: bool): bool {
-  const L = layerAt(H, l);
-  if (l > 0) {
-    // the input rows are the previous layer's output
-    const prev = layerAt(H, l - 1);
-    const inRow = <usize>prev.sOut << 2;
-    for (let b = 0; b < rows; b++) store<usize>(at4(L.rowsTbl, b), prev.act + <usize>b * inRow);
+export function fieldOffset(i: i32): i32 {
+  switch (i) {
+    case 0: return offsetof<Header>('loss');
+    case 1: return offsetof<Header>('nLayers');
+    case 2: return offsetof<Header>('nClasses');
+    case 3: return offsetof<Header>('correct');
+    case 4: return offsetof<Header>('status');
+    case 5: return offsetof<Header>('predicted');
+    case 6: return offsetof<Header>('params');
+    case 7: return offsetof<Header>('momentum');
+    case 8: return offsetof<Header>('ids');
+    case 9: return offsetof<Header>('y');
+    case 10: return offsetof<Header>('n');
+    case 11: return offsetof<Header>('nzStart');
+    case 12: return offsetof<Header>('nzIndex');
+    case 13: return offsetof<Header>('nzValue');
+    case 14: return offsetof<Header>('nzCount');
+    case 15: return offsetof<Header>('rowLoss');
+    case 16: return offsetof<Header>('rowCorrect');
+    case 17: return offsetof<Header>('listCuts');
+    case 18: return offsetof<Header>('cutStride');
+    case 19: return offsetof<Header>('bounds');
+    case 20: return offsetof<Header>('acc');
+    case 21: return offsetof<Header>('sgd');
+    case 22: return offsetof<Header>('expTmp');
+    case 23: return offsetof<Header>('logits');
+    case 24: return offsetof<Header>('listIdx');
+    case 25: return offsetof<Header>('listVal');
+    case 26: return offsetof<Layer>('nIn');
+    case 27: return offsetof<Layer>('nOut');
+    case 28: return offsetof<Layer>('sIn');
+    case 29: return offsetof<Layer>('sOut');
+    case 30: return offsetof<Layer>('w');
+    case 31: return offsetof<Layer>('b');
+    case 32: return offsetof<Layer>('inputs');
+    case 33: return offsetof<Layer>('douts');
+    case 34: return offsetof<Layer>('row');
+    case 35: return offsetof<Header>();
+    case 36: return offsetof<Layer>();
+    case 37: return offsetof<Sgd>();
   }
-  stageBias(L, params);
-  const relu = l < H.nLayers - 1;
-  const flags = usedFlags(H, L);
-  let sparse = H.path == Path.Sparse;
-  if (sparse || H.path == Path.Auto) {
-    // the same lists and count either way: copied from the input's own lists when it has them
-    const nnz = l == 0 && H.srcStart != 0 ? copyRows(L, rows, flags, H.srcIds, H.srcStart, H.srcIndex, H.srcValue) : compactRows(L, rows, flags);
-    if (nnz < 0) return false;
-    if (H.path == Path.Auto) sparse = sparseIsFaster(nnz, rows, L.nIn, L.sOut, train, L.wTrans != 0);
-  }
-  L.mode = sparse ? Path.Sparse : Path.Dense;
-  const W = params + L.wOff;
-  if (sparse) {
-    // the sparse path reads Wᵀ: where the block holds it, or transposed (its used rows) into scratch
-    if (!L.wTrans) toTransposed(L, W, L.wt, flags);
-    sparseForward(L, L.wTrans ? W : L.wt, rows, relu);
-  } else {
-    // the dense path reads W: where the block holds it, or copied out of the stored Wᵀ
-    if (L.wTrans) fromTransposed(L, W, L.wt, 0);
-    denseForward(L, L.wTrans ? L.wt : W, rows, relu);
-  }
-  return true;
-}
-
-/**
- * The backward pass of layer l, from its dact (d loss / d its pre-activation output):
- *   db = sum_b dz[b, :],  dW = dz^T @ input,  and for l > 0 the previous layer's dact through W and its ReLU.
- */
-function backward(H: Header, l: i32, params: usize, grad: usize, rows: i32): void {
-  const L = layerAt(H, l);
-  weightGrad(H, L, grad, rows);
-  if (l > 0) inputGrad(L, params, layerAt(H, l - 1), rows);
-}
-
-/** db and dW of layer L into the gradient slot, dW laid out as the block holds W (wTrans). */
-function weightGrad(H: Header, L: Layer, grad: usize, rows: i32): void {
-  biasGrad(L, grad, rows);
-  const dW = grad + L.wOff;
-  if (L.mode == Path.Sparse) {
-    // the sparse path makes dWᵀ: straight into the slot, or into scratch and transposed back
-    const flags = usedFlags(H, L);
-    if (L.wTrans) {
-      sparseWeightGrad(L, dW, rows, flags, true);
-    } else {
-      sparseWeightGrad(L, L.dwt, rows, flags, false);
-      fromTransposed(L, L.dwt, dW, flags);
-    }
-  } else if (L.wTrans) {
-    // the dense path makes dW: into scratch, then transposed into the slot's dWᵀ
-    denseWeightGrad(L, L.dwt, rows);
-    toTransposed(L, L.dwt, dW, 0);
-  } else {
-    denseWeightGrad(L, dW, rows);
-  }
-}
-
-/**
- * Whether the sparse path is the faster for this layer and input, by a cost model fitted to this
- * kernel on x86-64 (AVX-512, V8 11): in units of one multiply-add of the dense tiles,
- *   dense   rows*nIn*sOut         per pass (forward; the weight gradient is a second pass)
- *   sparse  nnz*sOut * 2.1        per pass, and listing the non-zeros: rows*nIn * 7
- * plus converting W (and dW) between its two layouts, nIn*sOut * 5.6 per pass, on the path that
- * needs the layout the block does not hold: the sparse path where W is stored as is, the dense
- * path where the block holds Wᵀ (wTrans). The choice depends only on the input (through nnz) and
- * the layer, so it is as deterministic as the rest. The listing term stays when the lists are
- * copied (Split.nonZero), so whether a split has them never changes the choice, nor the bytes.
- */
-function sparseIsFaster(nnz: i32, rows: i32, nIn: i32, sOut: i32, train: bool, wTrans: bool): bool {
-  const passes: f64 = train ? 2 : 1;
-  const convert = <f64>nIn * <f64>sOut * 5.6 * passes;
-  const dense = <f64>rows * <f64>nIn * <f64>sOut * passes + (wTrans ? convert : 0);
-  const sparse = <f64>nnz * <f64>sOut * 2.1 * passes + <f64>rows * <f64>nIn * 7 + (wTrans ? 0 : convert);
-  return sparse < dense;
-}
-
-// ---- for tests and benchmarks ----
-
-/** Byte sizes and offsets the loader checks against its own plan: [Header size, Layer size, offset of loss, of correct]. */
-export function headerLayout(i: i32): i32 {
-  if (i == 0) return <i32>offsetof<Header>();
-  if (i == 1) return <i32>offsetof<Layer>();
-  if (i == 2) return <i32>offsetof<Header>('loss');
-  if (i == 3) return <i32>offsetof<Header>('correct');
-  if (i == 4) return <i32>offsetof<Header>('path');
-  if (i == 5) return <i32>offsetof<Header>('srcStart');
-  if (i == 6) return <i32>offsetof<Layer>('wTrans');
   return -1;
 }
 
-/** Re-runs layer l's forward on the last call's rows (as gradient() did: staging, compaction, product). */
-export function stageForward(hdr: usize, params: usize, l: i32): void {
-  const H = changetype<Header>(hdr);
-  forwardLayer(H, l, params, H.rows, true);
-}
-
-/** Re-runs layer l's bias and weight gradient on the last call's rows (needs that call's forward state). */
-export function stageWeightGrad(hdr: usize, grad: usize, l: i32): void {
-  const H = changetype<Header>(hdr);
-  weightGrad(H, layerAt(H, l), grad, H.rows);
-}
-
-/** Re-runs layer l's input gradient (l > 0; it stages W in float64 itself). */
-export function stageInputGrad(hdr: usize, params: usize, l: i32): void {
-  const H = changetype<Header>(hdr);
-  inputGrad(layerAt(H, l), params, layerAt(H, l - 1), H.rows);
-}
-
-export { sgdUpdate } from './sgd';

@@ -1,107 +1,89 @@
 // The kernel's view of its scratch region: a header, one record per linear layer, then the buffers
-// they point to. The TypeScript side (src/kernels/wasm/plan.ts) lays them out and writes the
-// header once per instance; every word here is 4 bytes and the order must match plan.ts
-// (`headerLayout()` in index.ts reports the offsets so the loader can check them).
+// they point to. The TypeScript side (src/kernels/wasm/plan.ts) lays them out and writes them once
+// per instance; every field here is listed there by name, and the loader checks each offset
+// against `fieldOffset` (index.ts) before it writes a word.
 
-/** How a layer computes: chosen per call from the density of its input. */
-export const enum Path {
-  Auto = 0,
-  Sparse = 1,
-  Dense = 2,
-}
-
-/** Set by the kernel when a call's inputs are out of range (the call then computes nothing). */
+/** What a call reports when its inputs are out of range (the call then stops where it found it). */
 export const enum Status {
   Ok = 0,
+  /** a batch row's sample id is outside the split */
   BadIndex = 1,
+  /** a label is outside [0, nClasses) */
   BadLabel = 2,
-  /** a row's non-zero list (Split.nonZero) is longer than a row or names an input outside it */
+  /** a row's non-zero list does not fit the row: longer than it, out of order, or naming an input outside it */
   BadList = 3,
 }
 
 @unmanaged
 export class Header {
+  /** evaluate's output: the summed loss of its rows */
+  loss: f64;
   /** number of linear layers */
   nLayers: i32;
-  maxRows: i32;
   nClasses: i32;
-  /** Path.Auto, or a forced path (tests and benchmarks) */
-  path: i32;
-  /** labels [maxRows] i32: the chunk's labels, gathered */
-  labels: usize;
-  /** rows of the last call (the stage exports for benchmarks re-run on it) */
-  rows: i32;
+  /** evaluate's output: the number of its rows classified correctly */
+  correct: i32;
+  /** the last call's Status */
+  status: i32;
+  /** the predicted class of the last row through crossEntropy */
+  predicted: i32;
+  /** the parameter block [P] and SGD's momentum buffer [P] (0: none), as stored (plan.ts) */
+  params: usize;
+  momentum: usize;
+  /** the batch's sample ids [maxBatch] i32 */
+  ids: usize;
+  /** the training split: y [n] i32, and each row's non-zero inputs: nzStart [n + 1], nzIndex (k), nzValue [nzCount] */
+  y: usize;
+  n: i32;
+  nzStart: usize;
+  nzIndex: usize;
+  nzValue: usize;
+  nzCount: i32;
+  /** per batch row: its loss [maxBatch] f64 and 1 when it was classified correctly [maxBatch] i32 */
+  rowLoss: usize;
+  rowCorrect: usize;
+  /** listCuts [maxBatch, cutStride] i32: row r's list position at each first-layer slice bound */
+  listCuts: usize;
+  /** first-layer slices + 1 */
+  cutStride: i32;
+  /** bounds [cutStride] i32: the first-layer slices' first inputs, then nIn */
+  bounds: usize;
+  /** acc: a slice's gradient accumulator (rows of the first layer's Wᵀ, then its bias row) */
+  acc: usize;
+  /** sgd: the slice's optimizer settings (update.ts Sgd) */
+  sgd: usize;
   /** expTmp [nClasses] f64: one row's exp(z - max) */
   expTmp: usize;
-  /** srcIds [rows] i32: the last gradient call's sample ids (idx), for its rows' non-zero lists */
-  srcIds: usize;
-  /** outputs of the last call: the summed loss, the number correct, Status */
-  loss: f64;
-  correct: i32;
-  status: i32;
-  /**
-   * the last call's input rows' non-zero lists (Split.nonZero), or srcStart = 0 when it has none
-   * (then layer 0 lists its input's non-zeros itself):  srcStart [n + 1], srcIndex [nnz] i32
-   */
-  srcStart: usize;
-  srcIndex: usize;
-  srcValue: usize;
-  _pad5: i32;
+  /** logits [pad4(nClasses)] f32: one row's */
+  logits: usize;
+  /** an evaluated row's non-zero inputs: listIdx (k) [nIn] i32, listVal [nIn] f32 */
+  listIdx: usize;
+  listVal: usize;
 }
 
 @unmanaged
 export class Layer {
   nIn: i32;
   nOut: i32;
-  /** nOut rounded up to a multiple of 4: the row stride of wt, bias, act, dact, dwt */
+  /** nIn and nOut rounded up to multiples of 4: the strides of the rows below */
+  sIn: i32;
   sOut: i32;
-  /** byte offsets of W (as wTrans says) and b [nOut] in the parameter block (and in a gradient slot) */
-  wOff: u32;
-  bOff: u32;
-  /** rowsTbl [maxRows] u32: address of each input row (layer 0: the dataset rows by idx; others: the previous act) */
-  rowsTbl: usize;
   /**
-   * wt [pad4(nIn), sOut]: W transposed, zero-padded (the sparse forward's when W is stored as is:
-   * its rows of used input groups refreshed from the parameters each call); when W is stored
-   * transposed, W [nOut, nIn] for the dense forward instead; for l > 0 also wd [nOut, pad4(nIn)] f64,
-   * W in float64 (the input gradient's, written by it each call after the forward is done with wt)
+   * byte offsets in the parameter block of the weight and of the bias b [sOut]. The first layer's
+   * weight is Wᵀ [sIn, sOut] (input k's row Wᵀ[k, :]); a later layer's is W [sOut, sIn]. Padding is zero.
    */
-  wt: usize;
-  /** bias [sOut]: b, zero-padded */
-  bias: usize;
-  /** act [maxRows, sOut]: this layer's output (after the ReLU for hidden layers, the logits for the last) */
-  act: usize;
-  /** dact [maxRows, sOut]: d loss / d (pre-activation output) */
-  dact: usize;
-  /**
-   * dwt [nIn, sOut]: dW transposed (the sparse path when W is stored as is; rows of used input groups
-   * only), or dW [nOut, nIn] (the dense path when W is stored transposed)
-   */
-  dwt: usize;
-  /**
-   * the input's non-zeros, row by row: nzStart [maxRows + 1], nzIdx/nzVal [maxRows * nIn] (column,
-   * value); after nzStart, the used-group flags [ceil(nIn / 4)] i32 (usedFlags)
-   */
-  nzStart: usize;
-  nzIdx: usize;
-  nzVal: usize;
-  /** per call: Path.Sparse or Path.Dense as chosen in the forward pass */
-  mode: i32;
-  /**
-   * 1 when the parameter block holds W transposed, Wᵀ [pad4(nIn), sOut] at wOff, zero-padded (the
-   * first layer: the sparse path then reads and writes Wᵀ where it lies); 0 when it holds W [nOut, nIn]
-   */
-  wTrans: i32;
+  w: usize;
+  b: usize;
+  /** inputs [maxBatch, sIn]: each batch row's input to this layer (layers > 0: the previous ReLU's output) */
+  inputs: usize;
+  /** douts [maxBatch, sOut]: each batch row's d loss / d (this layer's output, before its ReLU) */
+  douts: usize;
+  /** row [sOut] f32: one evaluated row's output */
+  row: usize;
 }
 
 /** The record of layer l. */
 // @ts-ignore: decorator
 @inline export function layerAt(h: Header, l: i32): Layer {
   return changetype<Layer>(changetype<usize>(h) + offsetof<Header>() + <usize>l * offsetof<Layer>());
-}
-
-/** The used-group flags of layer L (after its nzStart [maxRows + 1]). */
-// @ts-ignore: decorator
-@inline export function usedFlags(h: Header, L: Layer): usize {
-  return L.nzStart + ((<usize>h.maxRows + 1) << 2);
 }

@@ -1,4 +1,4 @@
-// Small f32x4 helpers shared by the kernels. All are inlined, so the tiles that use them keep their
+// Small f32x4 helpers shared by the kernel. All are inlined, so the loops that use them keep their
 // accumulators in registers.
 
 /**
@@ -28,12 +28,6 @@
   return v128.and(v, f32x4.gt(mask, f32x4.splat(0)));
 }
 
-/** Keeps the first `n` lanes (n in 0..4) and zeroes the rest. */
-// @ts-ignore: decorator
-@inline export function keepLanes(v: v128, n: i32): v128 {
-  return v128.and(v, i32x4.lt_s(i32x4(0, 1, 2, 3), i32x4.splat(n)));
-}
-
 /**
  * [sum(a), sum(b), sum(c), sum(d)], each lane summed as (x0 + x2) + (x1 + x3): the horizontal
  * reduction of four dot-product accumulators in one vector, in a fixed order.
@@ -43,22 +37,6 @@
   const ab = f32x4.add(v128.shuffle<f32>(a, b, 0, 4, 1, 5), v128.shuffle<f32>(a, b, 2, 6, 3, 7)); // a0+a2 b0+b2 a1+a3 b1+b3
   const cd = f32x4.add(v128.shuffle<f32>(c, d, 0, 4, 1, 5), v128.shuffle<f32>(c, d, 2, 6, 3, 7)); // c0+c2 d0+d2 c1+c3 d1+d3
   return f32x4.add(v128.shuffle<f32>(ab, cd, 0, 1, 4, 5), v128.shuffle<f32>(ab, cd, 2, 3, 6, 7));
-}
-
-/**
- * Stores the 4x4 block whose rows are r0..r3 transposed: column i goes to dst + i * stride (bytes).
- *   in: r[i][j], out: dst[j][i]
- */
-// @ts-ignore: decorator
-@inline export function storeTransposed(r0: v128, r1: v128, r2: v128, r3: v128, dst: usize, stride: usize): void {
-  const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5); // r0[0] r1[0] r0[1] r1[1]
-  const t1 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7); // r0[2] r1[2] r0[3] r1[3]
-  const t2 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
-  const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
-  v128.store(dst, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5));
-  v128.store(dst + stride, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7));
-  v128.store(dst + 2 * stride, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5));
-  v128.store(dst + 3 * stride, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7));
 }
 
 /** Byte address of element i of a 4-byte array at p. */

@@ -1,0 +1,121 @@
+import type { Split } from '../data/dataset.js';
+import type { MlpLayout } from '../model/layout.js';
+import { correctRows, crossEntropyBackward, crossEntropyForward, logsumexp } from '../nn/cross-entropy.js';
+import { linWeightGrad } from '../nn/linear.js';
+import { Mlp } from '../nn/mlp.js';
+import type { Floats, Stats } from '../nn/types.js';
+import { sgdStep, type SgdOptions } from '../optim/sgd.js';
+import type { Kernel, KernelContext, StepViews } from './kernel.js';
+
+/**
+ * The reference kernel: the lesson's model (nn/mlp.ts) on the parameters in the model layout, in
+ * plain TypeScript with float64 sums. Its rows pass runs the model on the item's rows as a small
+ * batch (every row's arithmetic is its own); its slices pass is the batch-mean step written out:
+ * dW[j, :] = sum_r dout_r[j] * in_r over the rows in order, then `p -= lr * g`.
+ */
+export class JsKernel implements Kernel {
+  readonly name = 'js';
+  private readonly mlp: Mlp;
+  private readonly layout: MlpLayout;
+  private readonly step: StepViews;
+  private readonly labels: Int32Array;
+  private readonly losses: Float64Array;
+  private readonly correct: Int32Array;
+  /** a slice's gradient, float64: dW [slice rows, nIn] and db [slice rows] */
+  private dW = new Float64Array(0);
+  private db = new Float64Array(0);
+
+  constructor(ctx: KernelContext) {
+    if (ctx.storage.linears.some((t) => t.transposed) || ctx.storage.options.padded) throw new Error('the js kernel keeps the parameters in the model layout');
+    this.layout = ctx.layout;
+    this.step = ctx.step;
+    this.mlp = new Mlp(ctx.layout, ctx.maxRows);
+    this.labels = new Int32Array(ctx.maxRows);
+    this.losses = new Float64Array(ctx.maxRows);
+    this.correct = new Int32Array(ctx.maxRows);
+  }
+
+  trainRows(lo: number, hi: number): void {
+    const { params, batch, train, factors } = this.step;
+    if (train === null) throw new Error('this kernel was made without a training split');
+    if (!(lo >= 0 && hi <= batch.length && lo <= hi)) throw new RangeError(`batch rows [${lo}, ${hi}) are outside [0, ${batch.length})`);
+    const rows = hi - lo;
+    const { mlp } = this;
+    const nIn = train.nIn;
+    const C = mlp.nClasses;
+    for (let r = 0; r < rows; r++) {
+      const i = batch[lo + r];
+      if (!(i >= 0 && i < train.n)) throw new RangeError(`a sample id is outside the split: ${i}`);
+      mlp.input.set(train.x.subarray(i * nIn, (i + 1) * nIn), r * nIn); // the lesson's x_batch
+      this.labels[r] = checkLabel(train.y[i], C);
+    }
+    const logits = mlp.forward(params, rows);
+    crossEntropyForward(logits, this.labels, this.losses, rows, C);
+    correctRows(logits, this.labels, this.correct, rows, C);
+    crossEntropyBackward(logits, this.labels, mlp.dlogits, rows, C);
+    mlp.backward(params, rows);
+    // each row's factors: every linear layer's input (after the first) and output gradient
+    factors.loss.set(this.losses.subarray(0, rows), lo);
+    factors.correct.set(this.correct.subarray(0, rows), lo);
+    this.layout.linears.forEach((s, l) => {
+      if (l > 0) factors.inputs[l].set(mlp.linInput(l).subarray(0, rows * s.nIn), lo * s.nIn);
+      factors.douts[l].set(mlp.linOutputGrad(l).subarray(0, rows * s.nOut), lo * s.nOut);
+    });
+  }
+
+  updateSlice(s: number, batchRows: number, o: SgdOptions): void {
+    const { params, momentum, batch, train, factors, plan } = this.step;
+    const slice = plan.slices[s];
+    if (!slice) throw new RangeError(`no slice ${s}`);
+    const { layer: l, lo: j0, hi: j1 } = slice;
+    const spec = this.layout.linears[l];
+    const nIn = spec.nIn;
+    // layer 0's input rows are the batch's data rows; a later layer's are the factors' inputs
+    const input =
+      l === 0
+        ? { x: train!.x as Floats, at: (r: number) => batch[r] * nIn }
+        : { x: factors.inputs[l] as Floats, at: (r: number) => r * nIn };
+    const n = j1 - j0;
+    if (this.dW.length < n * nIn) this.dW = new Float64Array(n * nIn);
+    if (this.db.length < n) this.db = new Float64Array(n);
+    linWeightGrad(input, factors.douts[l], spec.nOut, batchRows, nIn, j0, j1, this.dW, this.db);
+    // the batch mean, then the optimizer on W[j0:j1, :] and b[j0:j1]
+    for (let i = 0; i < n * nIn; i++) this.dW[i] /= batchRows;
+    for (let i = 0; i < n; i++) this.db[i] /= batchRows;
+    sgdStep(o, params, spec.weight.offset + j0 * nIn, this.dW, n * nIn, momentum);
+    sgdStep(o, params, spec.bias.offset + j0, this.db, n, momentum);
+  }
+
+  evaluate(split: Split, lo: number, hi: number, predictions?: Float32Array): Stats {
+    const rows = hi - lo;
+    const { mlp } = this;
+    const C = mlp.nClasses;
+    mlp.input.set(split.x.subarray(lo * split.nIn, hi * split.nIn));
+    for (let r = 0; r < rows; r++) this.labels[r] = checkLabel(split.y[lo + r], C);
+    const logits = mlp.forward(this.step.params, rows);
+    crossEntropyForward(logits, this.labels, this.losses, rows, C);
+    correctRows(logits, this.labels, this.correct, rows, C);
+    let loss = 0;
+    let correct = 0;
+    for (let r = 0; r < rows; r++) {
+      loss += this.losses[r];
+      correct += this.correct[r];
+    }
+    if (predictions) softmaxRows(logits, predictions, rows, C);
+    return { loss, correct };
+  }
+}
+
+function checkLabel(y: number, nClasses: number): number {
+  if (!(y >= 0 && y < nClasses)) throw new RangeError(`a label is outside [0, ${nClasses}): ${y}`);
+  return y;
+}
+
+/** probs = softmax(logits) = exp(logits - logsumexp(logits)), row by row.   logits, probs: [rows, n] */
+function softmaxRows(logits: Floats, probs: Float32Array, rows: number, n: number): void {
+  for (let r = 0; r < rows; r++) {
+    const off = r * n;
+    const lse = logsumexp(logits, off, n);
+    for (let c = 0; c < n; c++) probs[off + c] = Math.exp(logits[off + c] - lse);
+  }
+}

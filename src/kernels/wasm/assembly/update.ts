@@ -1,0 +1,66 @@
+// The SGD update of a run of parameters from their gradient summed over the batch, as PyTorch's
+// optim.SGD (dampening 0) on the batch mean:
+//   g = sum / batchRows;  g = g + wd * w (wd != 0);  buf = momentum * buf + g, g = buf (momentum != 0);  w = w - lr * g
+// Every lane does what the scalar form does, in the same order, so a parameter's new value does not
+// depend on which slice holds it.
+
+/** The step's optimizer settings, written by updateSlice (index.ts) into the thread's scratch. */
+@unmanaged
+export class Sgd {
+  rows: f32;
+  lr: f32;
+  momentum: f32;
+  wd: f32;
+  /** bytes from a parameter to its momentum buffer entry (momentum != 0) */
+  toBuf: usize;
+}
+
+/** SGD on one vector of parameters at p from the sum of their per-row gradients. */
+// @ts-ignore: decorator
+@inline export function step4(o: Sgd, p: usize, sum: v128): void {
+  let g = f32x4.div(sum, f32x4.splat(o.rows));
+  const w = v128.load(p);
+  if (o.wd != 0) g = f32x4.add(g, f32x4.mul(f32x4.splat(o.wd), w));
+  if (o.momentum != 0) {
+    const b = p + o.toBuf;
+    g = f32x4.add(f32x4.mul(f32x4.splat(o.momentum), v128.load(b)), g);
+    v128.store(b, g);
+  }
+  v128.store(p, f32x4.sub(w, f32x4.mul(f32x4.splat(o.lr), g)));
+}
+
+/** step4 for one parameter. */
+// @ts-ignore: decorator
+@inline export function step1(o: Sgd, p: usize, sum: f32): void {
+  let g = sum / o.rows;
+  const w = load<f32>(p);
+  if (o.wd != 0) g = g + o.wd * w;
+  if (o.momentum != 0) {
+    const b = p + o.toBuf;
+    g = o.momentum * load<f32>(b) + g;
+    store<f32>(b, g);
+  }
+  store<f32>(p, w - o.lr * g);
+}
+
+/**
+ * step4 over `bytes` (a multiple of 16) of parameters at p, their sums at acc. Plain SGD, the common
+ * case, has a loop of its own with the settings in registers and four vectors a trip: it is bound by
+ * the divisions and the memory traffic, not by its few other operations.
+ */
+export function stepRun(o: Sgd, p: usize, acc: usize, bytes: usize): void {
+  let i: usize = 0;
+  if (o.momentum == 0 && o.wd == 0) {
+    const rows4 = f32x4.splat(o.rows);
+    const lr4 = f32x4.splat(o.lr);
+    for (; i + 64 <= bytes; i += 64) {
+      const a = acc + i;
+      const w = p + i;
+      v128.store(w, f32x4.sub(v128.load(w, 0), f32x4.mul(lr4, f32x4.div(v128.load(a, 0), rows4))), 0);
+      v128.store(w, f32x4.sub(v128.load(w, 16), f32x4.mul(lr4, f32x4.div(v128.load(a, 16), rows4))), 16);
+      v128.store(w, f32x4.sub(v128.load(w, 32), f32x4.mul(lr4, f32x4.div(v128.load(a, 32), rows4))), 32);
+      v128.store(w, f32x4.sub(v128.load(w, 48), f32x4.mul(lr4, f32x4.div(v128.load(a, 48), rows4))), 48);
+    }
+  }
+  for (; i < bytes; i += 16) step4(o, p + i, v128.load(acc + i));
+}
