@@ -11,12 +11,17 @@
 // threads that share nothing still slow each other where two vCPUs share a physical core, or a
 // host's cache and memory; the 2-thread row reports this ceiling and its speedup as a share of it.
 //   node scripts/bench-scaling.mjs --threads 1,2,8 --bs 50,512 --rounds 30 [--kernel js] [--json] [--no-ceiling]
+//
+// --project: instead, the speedup projected for 4, 8 and 16 dedicated cores from costs measured here
+// (scripts/lib/projection.mjs), for bs 50, 128 and 512 unless --bs says otherwise:
+//   node scripts/bench-scaling.mjs --project [--threads 2,4,8,16] [--bs 50,128,512] [--steps 300] [--json]
 // --json prints [{bs, threads, samplesPerSecond, speedup, ceiling?, ofCeiling?, byCeiling?}] instead of
 // the Markdown tables. byCeiling groups the rounds by their ceiling: what 2 threads reach when the
 // machine lets two threads run at full speed side by side, and when it does not.
 import { Worker } from 'node:worker_threads';
 import { parseArgs } from 'node:util';
-import { Arena, arenaAllocator, loadMnist } from '../dist/index.js';
+import { availableParallelism } from 'node:os';
+import { Arena, KERNELS, arenaAllocator, loadMnist } from '../dist/index.js';
 import { inOrderTrainer } from './in-order-trainer.mjs';
 import { RUN, RUNNING, STEPS, WORDS } from './side-trainer.mjs';
 
@@ -31,9 +36,15 @@ const { values } = parseArgs({
     kernel: { type: 'string', default: 'wasm' },
     json: { type: 'boolean', default: false },
     ceiling: { type: 'boolean', default: true },
+    project: { type: 'boolean', default: false },
+    steps: { type: 'string', default: '300' },
   },
   allowNegative: true,
 });
+if (values.project) {
+  await printProjection();
+  process.exit(0);
+}
 const threadList = values.threads.split(',').map(Number);
 const rounds = Number(values.rounds);
 const SGD = { lr: 0.05, momentum: 0, weightDecay: 0 };
@@ -118,6 +129,32 @@ if (values.json) {
       const cells = r.byCeiling.map((c) => (c.rounds === 0 ? ' - |' : ` ${c.speedup.toFixed(2)} (${c.rounds} round${c.rounds === 1 ? '' : 's'}) |`));
       console.log(`| ${r.bs} |${cells.join('')}`);
     }
+  }
+}
+
+/** The projection (scripts/lib/projection.mjs), as a Markdown table or JSON. */
+async function printProjection() {
+  const { project } = await import('./lib/projection.mjs');
+  const arena = new Arena();
+  const mnist = loadMnist({ alloc: arenaAllocator(arena) });
+  const data = { ...mnist, train: KERNELS.wasm.prepareTraining(mnist.train, arenaAllocator(arena)) };
+  const given = (name) => process.argv.some((a) => a === `--${name}` || a.startsWith(`--${name}=`));
+  const threadCounts = given('threads') ? threadList : [2, 4, 8, 16];
+  const batchSizes = given('bs') ? values.bs.split(',').map(Number) : [50, 128, 512];
+  const libUrl = new URL('../dist/index.js', import.meta.url).href;
+  const r = await project({ libUrl, data, arena, batchSizes, threadCounts, steps: Number(values.steps) });
+  if (values.json) {
+    console.log(JSON.stringify(r));
+    return;
+  }
+  console.log(`A projection, not a measurement: T dedicated cores, from costs measured on this machine (${availableParallelism()} cores). Shared word latency ${r.measured.wordNs.toFixed(0)} ns.`);
+  for (const m of r.measured.perBatch) {
+    console.log(`bs ${m.bs}: serial ${(m.serialNs / 1000).toFixed(1)} us a step; reading what another core wrote adds ${(100 * m.remoteParams).toFixed(0)}% to the rows pass (parameters), ${(100 * m.remoteFactors).toFixed(0)}% to the slices pass (factors)`);
+  }
+  console.log('\n| bs | cores | row items | slices | rows pass (us) | slices pass (us) | step (us) | samples/s | speedup (projected) |');
+  console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const p of r.projection) {
+    console.log(`| ${p.bs} | ${p.threads} | ${p.rowItems} | ${p.slices} | ${p.rowsUs.toFixed(1)} | ${p.slicesUs.toFixed(1)} | ${p.stepUs.toFixed(1)} | ${Math.round(p.samplesPerSecond).toLocaleString('en-US')} | ${p.speedup.toFixed(2)} |`);
   }
 }
 

@@ -175,9 +175,9 @@ export class SharedState {
       if (name === 'train') {
         s = definition.prepareTraining({ ...s, x: viewOf(arena.memory, { ...r.x, type: 'f32' }) }, alloc);
         if (s.nonZero) {
-          r.nzStart = arena.regionOf(s.nonZero.start)!;
-          r.nzIndex = arena.regionOf(s.nonZero.index)!;
-          r.nzValue = arena.regionOf(s.nonZero.value)!;
+          r.nzStart = place(arena, s.nonZero.start, 'i32');
+          r.nzIndex = place(arena, s.nonZero.index, 'i32');
+          r.nzValue = place(arena, s.nonZero.value, 'f32');
         }
       }
       splits[name] = r;

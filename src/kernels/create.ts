@@ -16,7 +16,10 @@ export interface KernelDefinition {
   readonly cutsLists: boolean;
   /** bytes of shared scratch one instance needs (0: it keeps its own) */
   scratchBytes(storage: ParamStorage, plan: SlicePlan, maxRows: number): number;
-  /** the training split with whatever the kernel lists about it once, allocated with `alloc` */
+  /**
+   * The training split with whatever the kernel lists about it once, allocated with `alloc` (a split
+   * that has it already, from an earlier call, is returned as it is: trainers over one dataset share it)
+   */
   prepareTraining(split: Split, alloc: Allocator): Split;
   create(ctx: KernelContext): Kernel;
 }
@@ -41,7 +44,7 @@ const wasm: KernelDefinition = {
   storage: (layout) => new ParamStorage(layout, { transposeFirst: true, padded: true }),
   cutsLists: true,
   scratchBytes: wasmScratchBytes,
-  prepareTraining: (split, alloc) => ({ ...split, nonZero: buildNonZeroIndex(split.x, split.n, split.nIn, alloc) }),
+  prepareTraining: (split, alloc) => (split.nonZero ? split : { ...split, nonZero: buildNonZeroIndex(split.x, split.n, split.nIn, alloc) }),
   create: (ctx) => new WasmKernel(ctx),
 };
 

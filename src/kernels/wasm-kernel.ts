@@ -112,6 +112,7 @@ export class WasmKernel implements Kernel {
     set('rowCorrect', addr(factors.correct));
     set('listCuts', factors.listCuts ? addr(factors.listCuts) : 0);
     set('cutStride', factors.cutStride);
+    set('maxBatch', this.maxBatch);
     if (factors.cutStride !== step.plan.firstLayerBounds.length) throw new RangeError('the list cuts do not match the slice plan');
     set('bounds', hdr + plan.bounds);
     new Int32Array(this.i32.buffer, hdr + plan.bounds, step.plan.firstLayerBounds.length).set(step.plan.firstLayerBounds);

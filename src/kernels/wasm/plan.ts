@@ -28,6 +28,7 @@ export const HEADER_FIELDS = [
   ['rowCorrect', 4],
   ['listCuts', 4],
   ['cutStride', 4],
+  ['maxBatch', 4],
   ['bounds', 4],
   ['acc', 4],
   ['sgd', 4],

@@ -42,10 +42,12 @@ export class Header {
   /** per batch row: its loss [maxBatch] f64 and 1 when it was classified correctly [maxBatch] i32 */
   rowLoss: usize;
   rowCorrect: usize;
-  /** listCuts [maxBatch, cutStride] i32: row r's list position at each first-layer slice bound */
+  /** listCuts [cutStride, maxBatch] i32: each first-layer slice bound's list position in every batch row */
   listCuts: usize;
   /** first-layer slices + 1 */
   cutStride: i32;
+  /** the rows a batch can have: listCuts' row stride */
+  maxBatch: i32;
   /** bounds [cutStride] i32: the first-layer slices' first inputs, then nIn */
   bounds: usize;
   /** acc: a slice's gradient accumulator (rows of the first layer's Wᵀ, then its bias row) */

@@ -34,23 +34,26 @@ export function listFits(index: usize, t0: i32, t1: i32, nIn: i32): bool {
 }
 
 /**
- * Where row r's list index[t0 .. t1) reaches each first-layer slice: cuts[s] = the first t whose input
- * is at least bounds[s] (cuts[0] = t0, the last = t1), so that slice s reads index[cuts[s] .. cuts[s + 1]).
- *   bounds, cuts: [cutStride]
+ * Where row r's list index[t0 .. t1) reaches each first-layer slice: cut s = the first t whose input
+ * is at least bounds[s] (cut 0 = t0, the last = t1), so that slice s reads index[cut s .. cut s + 1).
+ * The cuts of one bound lie together, row after row (listCuts [cutStride, maxBatch]): a slice then
+ * reads its two bounds' cuts as two runs through the batch.   bounds: [cutStride]
  */
 export function cutList(H: Header, r: i32, t0: i32, t1: i32): void {
-  const cuts = H.listCuts + ((<usize>r * <usize>H.cutStride) << 2);
+  const boundBytes = <usize>H.maxBatch << 2;
   const last = H.cutStride - 1;
   const index = H.nzIndex;
-  store<i32>(cuts, t0);
+  let cut = at4(H.listCuts, r);
+  store<i32>(cut, t0);
   let t = t0;
   for (let s = 1; s < last; s++) {
     const bound = load<i32>(at4(H.bounds, s));
     while (t + 4 <= t1 && load<i32>(at4(index, t + 3)) < bound) t += 4; // ascending: four below at once
     while (t < t1 && load<i32>(at4(index, t)) < bound) t++;
-    store<i32>(at4(cuts, s), t);
+    cut += boundBytes;
+    store<i32>(cut, t);
   }
-  store<i32>(at4(cuts, last), t1);
+  store<i32>(cut + boundBytes, t1);
 }
 
 /**

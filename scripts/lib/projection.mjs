@@ -1,0 +1,254 @@
+// The scaling projection of `npm run bench:scaling -- --project`: what a step would take on T
+// dedicated cores, built from costs measured on this machine.
+//
+// Measured here:
+//   - each work item's time at one thread, for the cut the engine makes for T threads: every row item
+//     and every slice, timed alone (median over many steps);
+//   - the engine's own serial time per step (publishing it, summing the losses), at one thread;
+//   - the latency of a shared word between two spinning threads (a phase barrier, a step's wake-up,
+//     a claimed item's counter moving between cores);
+//   - what it costs a pass to read data another core has just written, with two threads: the rows
+//     pass re-reading parameters the other core's slices just updated, and the slices pass reading
+//     factors the other core's rows just wrote. A projection from one-thread item times alone would
+//     leave these out and flatter the result.
+// Projected: each phase as T threads claiming its items in order, each item going to the thread
+// free first, every item slowed by the remote-read share ((T - 1) / T of what it reads was written
+// elsewhere) and paying a claim; a phase ends one word-latency after its last item. The step is the
+// serial time plus both phases. It assumes T dedicated cores that do not slow each other (no shared
+// cache or memory bandwidth limit), which real machines only approach.
+import { Worker } from 'node:worker_threads';
+import { median } from './bursts.mjs';
+
+const SGD_STILL = { lr: 0, momentum: 0, weightDecay: 0 }; // writes every parameter, changes none: every repeat does the same work
+
+/**
+ * Measures and projects. `libUrl` is the URL of the trainer's dist/index.js, `data` MNIST with its
+ * training split prepared for the wasm kernel, in `arena`.
+ */
+export async function project({ libUrl, data, arena, batchSizes, threadCounts, steps }) {
+  const lib = { ...(await import(libUrl)), url: libUrl };
+  const wordNs = await wordLatency();
+  const rows = [];
+  const measured = { wordNs, perBatch: [] };
+  for (const bs of batchSizes) {
+    const remote = await remoteReads(lib, data, arena, bs, steps);
+    const serialNs = await engineSerial(lib, data, arena, bs, steps);
+    const per = { bs, serialNs, ...remote, items: {} };
+    measured.perBatch.push(per);
+    const plans = new Map();
+    for (const T of [1, ...threadCounts]) plans.set(T, itemTimes(lib, data, arena, bs, T, steps));
+    const one = simulate(plans.get(1), 1, per, wordNs);
+    for (const T of threadCounts) {
+      const p = plans.get(T);
+      const sim = simulate(p, T, per, wordNs);
+      per.items[T] = { rowItems: p.rows.length, slices: p.slices.length, rowsNs: sum(p.rows), slicesNs: sum(p.slices) };
+      rows.push({ bs, threads: T, rowItems: p.rows.length, slices: p.slices.length, stepUs: sim.step / 1000, rowsUs: sim.rows / 1000, slicesUs: sim.slices / 1000, samplesPerSecond: (bs * 1e9) / sim.step, speedup: one.step / sim.step });
+    }
+  }
+  return { measured, projection: rows };
+}
+
+const sum = (xs) => xs.reduce((a, b) => a + b, 0);
+
+/**
+ * One step on T threads: each phase's items claimed in order by the thread free first (the
+ * coordinator starts at once, the others one word-latency later, when they see the step), each
+ * item slowed by the share of its reads another core wrote, plus a claim.
+ */
+function simulate(plan, T, costs, wordNs) {
+  const remote = (T - 1) / T;
+  const claimNs = T > 1 ? wordNs : 0;
+  const phase = (items, slowdown) => {
+    const free = Array.from({ length: T }, (_, t) => (t === 0 ? 0 : wordNs));
+    for (const ns of items) {
+      let t = 0;
+      for (let i = 1; i < T; i++) if (free[i] < free[t]) t = i;
+      free[t] += ns * (1 + slowdown * remote) + claimNs;
+    }
+    return Math.max(...free) + (T > 1 ? wordNs : 0);
+  };
+  const rows = phase(plan.rows, costs.remoteParams);
+  const slices = phase(plan.slices, costs.remoteFactors);
+  return { rows, slices, step: costs.serialNs + rows + slices };
+}
+
+/** Median times (ns) of every row item and slice of the cut for T threads, each timed alone at one thread. */
+function itemTimes(lib, data, arena, bs, T, steps) {
+  const state = lib.SharedState.create(arena, data, { sizes: [784, 50, 10], batchSize: bs, kernel: 'wasm', threads: 1, planThreads: T });
+  initWeights(lib, state);
+  const k = state.kernel(0);
+  const nRows = lib.rowItemCount(bs, T);
+  const S = state.plan.slices.length;
+  const rowT = Array.from({ length: nRows }, () => []);
+  const sliceT = Array.from({ length: S }, () => []);
+  const timer = timerCost();
+  let at = 0;
+  for (let step = 0; step < steps; step++) {
+    at = nextBatch(state.batch, bs, at, data.train.n);
+    for (let c = 0; c < nRows; c++) {
+      const lo = Math.floor((c * bs) / nRows);
+      const hi = Math.floor(((c + 1) * bs) / nRows);
+      const t = performance.now();
+      k.trainRows(lo, hi);
+      rowT[c].push((performance.now() - t) * 1e6 - timer);
+    }
+    for (let s = 0; s < S; s++) {
+      const t = performance.now();
+      k.updateSlice(s, bs, SGD_STILL);
+      sliceT[s].push((performance.now() - t) * 1e6 - timer);
+    }
+  }
+  return { rows: rowT.map(median), slices: sliceT.map(median) };
+}
+
+/** The batch of bs rows in data order from `at`, wrapping; returns where the next starts. */
+function nextBatch(batch, bs, at, n) {
+  for (let r = 0; r < bs; r++) batch[r] = (at + r) % n;
+  return (at + bs) % n;
+}
+
+/** Kaiming weights, as the trainer starts (the item times do not depend on them much, but NaNs would). */
+function initWeights(lib, state) {
+  const w = new Float32Array(state.layout.count);
+  lib.initParams(w, state.layout, 'kaiming', new lib.Rng(0));
+  state.storage.store(w, state.params);
+}
+
+/** What one performance.now() pair costs, in ns. */
+function timerCost() {
+  const xs = [];
+  for (let i = 0; i < 2000; i++) {
+    const t = performance.now();
+    xs.push((performance.now() - t) * 1e6);
+  }
+  return median(xs);
+}
+
+/** The engine's time per step beyond its kernel calls, at one thread: bursts of engine steps against the same passes called directly. */
+async function engineSerial(lib, data, arena, bs, steps) {
+  const { engine, loader } = lib.createTrainer(data, { threads: 1, batchSize: bs, shuffle: false }, arena);
+  const state = engine.state;
+  const k = state.kernel(0);
+  const ids = loader.epoch().next().value;
+  const nRows = lib.rowItemCount(bs, 1);
+  const S = state.plan.slices.length;
+  const direct = () => {
+    for (let c = 0; c < nRows; c++) k.trainRows(Math.floor((c * bs) / nRows), Math.floor(((c + 1) * bs) / nRows));
+    for (let s = 0; s < S; s++) k.updateSlice(s, bs, SGD_STILL);
+  };
+  const diffs = [];
+  const reps = Math.max(5, Math.round(steps / 10));
+  for (let round = 0; round < 30; round++) {
+    let t = performance.now();
+    for (let i = 0; i < reps; i++) await engine.step(ids, SGD_STILL);
+    const viaEngine = (performance.now() - t) / reps;
+    state.batch.set(ids);
+    t = performance.now();
+    for (let i = 0; i < reps; i++) direct();
+    diffs.push((viaEngine - (performance.now() - t) / reps) * 1e6);
+  }
+  await engine.close();
+  return Math.max(0, median(diffs));
+}
+
+/** A worker thread on the same shared state, told what to do through a shared word. */
+function helper(lib, state) {
+  const ctl = new Int32Array(new SharedArrayBuffer(8));
+  const code = `
+    import { workerData } from 'node:worker_threads';
+    const { SharedState } = await import(workerData.lib);
+    const state = SharedState.attach(workerData.setup);
+    const k = state.kernel(1);
+    const ctl = workerData.ctl;
+    const bs = workerData.bs;
+    const still = { lr: 0, momentum: 0, weightDecay: 0 };
+    for (;;) {
+      Atomics.wait(ctl, 0, 0);
+      const cmd = Atomics.load(ctl, 0);
+      if (cmd === 3) break;
+      if (cmd === 1) k.trainRows(0, bs);
+      if (cmd === 2) for (let s = 0; s < state.plan.slices.length; s++) k.updateSlice(s, bs, still);
+      Atomics.store(ctl, 0, 0);
+      Atomics.notify(ctl, 0);
+    }`;
+  const worker = new Worker(new URL(`data:text/javascript,${encodeURIComponent(code)}`), { workerData: { lib: lib.url, setup: state.setup, ctl, bs: state.batch.length } });
+  return {
+    /** 1: the rows pass, 2: the slices pass, on the helper thread; returns when done */
+    run(cmd) {
+      Atomics.store(ctl, 0, cmd);
+      Atomics.notify(ctl, 0);
+      while (Atomics.load(ctl, 0) !== 0) Atomics.wait(ctl, 0, cmd, 1000);
+    },
+    close() {
+      Atomics.store(ctl, 0, 3);
+      Atomics.notify(ctl, 0);
+      return worker.terminate();
+    },
+  };
+}
+
+/**
+ * What reading data another core has just written adds to a pass, with two threads: the rows pass
+ * after the slices pass ran on the other thread (every parameter written there) against after it ran
+ * here, and the slices pass after the rows pass ran there (every factor written there) against here.
+ * Conditions alternate, so a drift of the machine's speed hits both.
+ */
+async function remoteReads(lib, data, arena, bs, steps) {
+  const state = lib.SharedState.create(arena, data, { sizes: [784, 50, 10], batchSize: bs, kernel: 'wasm', threads: 2, planThreads: 2 });
+  initWeights(lib, state);
+  nextBatch(state.batch, bs, 0, data.train.n);
+  const k = state.kernel(0);
+  const other = helper(lib, state);
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const rowsHere = () => k.trainRows(0, bs);
+  const slicesHere = () => {
+    for (let s = 0; s < state.plan.slices.length; s++) k.updateSlice(s, bs, SGD_STILL);
+  };
+  const timed = (f) => {
+    const t = performance.now();
+    f();
+    return performance.now() - t;
+  };
+  const t = { rowsLocal: [], rowsRemote: [], slicesLocal: [], slicesRemote: [] };
+  const reps = Math.max(40, steps);
+  for (let i = 0; i < reps; i++) {
+    slicesHere();
+    t.rowsLocal.push(timed(rowsHere));
+    other.run(2);
+    t.rowsRemote.push(timed(rowsHere));
+    rowsHere();
+    t.slicesLocal.push(timed(slicesHere));
+    other.run(1);
+    t.slicesRemote.push(timed(slicesHere));
+  }
+  await other.close();
+  const m = Object.fromEntries(Object.entries(t).map(([key, xs]) => [key, median(xs.slice(5))]));
+  return { remoteParams: Math.max(0, m.rowsRemote / m.rowsLocal - 1), remoteFactors: Math.max(0, m.slicesRemote / m.slicesLocal - 1) };
+}
+
+/** One-way latency (ns) of a shared word between two spinning threads: half a ping-pong round trip. */
+async function wordLatency() {
+  const ctl = new Int32Array(new SharedArrayBuffer(64));
+  const rounds = 20000;
+  const code = `
+    import { workerData } from 'node:worker_threads';
+    const ctl = workerData.ctl;
+    for (let i = 1; i <= workerData.rounds; i++) {
+      while (Atomics.load(ctl, 0) !== i) {}
+      Atomics.store(ctl, 0, -i);
+    }`;
+  const worker = new Worker(new URL(`data:text/javascript,${encodeURIComponent(code)}`), { workerData: { ctl, rounds } });
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const per = [];
+  for (let i = 1, t = performance.now(); i <= rounds; i++) {
+    Atomics.store(ctl, 0, i);
+    while (Atomics.load(ctl, 0) !== -i) {}
+    if (i % 1000 === 0) {
+      const now = performance.now();
+      per.push(((now - t) * 1e6) / 1000 / 2);
+      t = now;
+    }
+  }
+  await worker.terminate();
+  return median(per);
+}
