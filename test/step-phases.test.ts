@@ -26,7 +26,7 @@ function factorBytes(f: BatchFactors, rows: number): Buffer {
   const parts = [f.loss.subarray(0, rows), f.correct.subarray(0, rows)];
   f.inputs.forEach((x, l) => parts.push(x.subarray(0, rows * f.inStride[l])));
   f.douts.forEach((x, l) => parts.push(x.subarray(0, rows * f.outStride[l])));
-  if (f.listCuts) parts.push(f.listCuts); // [bounds, maxBatch]: the rows past the batch are never written
+  if (f.listCuts) parts.push(f.listCuts.subarray(0, rows * f.cutStride));
   return Buffer.concat(parts.map((p) => Buffer.from(bytes(p))));
 }
 

@@ -12,9 +12,8 @@ import { viewOf, type Arena, type Region } from './arena.js';
  *   douts[l]   [maxBatch, outStride[l]]  dout_r of layer l: d loss_r / d (layer l's output, before its ReLU)
  *   loss       [maxBatch] f64            loss_r = logsumexp(z_r) - z_r[y_r]
  *   correct    [maxBatch] i32            1 when row r's largest logit is its label
- *   listCuts   [cutStride, maxBatch]     for a transposed first layer: where each row's non-zero input
- *                                        list reaches each first-layer slice bound (SlicePlan.firstLayerBounds),
- *                                        a bound's cuts together so that a slice reads them in one run
+ *   listCuts   [maxBatch, cutStride]     for a transposed first layer: where row r's non-zero input
+ *                                        list reaches each first-layer slice (SlicePlan.firstLayerBounds)
  * Strides are the widths, padded to whole 4-float vectors for padded storage (the padding is zero).
  * At 784-50-10 with the wasm kernel a row takes 52 + 52 + 12 floats, a loss, a flag and its cuts.
  */

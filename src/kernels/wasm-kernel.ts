@@ -112,10 +112,13 @@ export class WasmKernel implements Kernel {
     set('rowCorrect', addr(factors.correct));
     set('listCuts', factors.listCuts ? addr(factors.listCuts) : 0);
     set('cutStride', factors.cutStride);
-    set('maxBatch', this.maxBatch);
-    if (factors.cutStride !== step.plan.firstLayerBounds.length) throw new RangeError('the list cuts do not match the slice plan');
+    const bounds = step.plan.firstLayerBounds;
+    if (factors.cutStride !== bounds.length) throw new RangeError('the list cuts do not match the slice plan');
     set('bounds', hdr + plan.bounds);
-    new Int32Array(this.i32.buffer, hdr + plan.bounds, step.plan.firstLayerBounds.length).set(step.plan.firstLayerBounds);
+    new Int32Array(this.i32.buffer, hdr + plan.bounds, bounds.length).set(bounds);
+    set('sliceOf', hdr + plan.sliceOf);
+    const sliceOf = new Int32Array(this.i32.buffer, hdr + plan.sliceOf, this.nIn);
+    for (let s = 0; s + 1 < bounds.length; s++) sliceOf.fill(s, bounds[s], bounds[s + 1]);
     set('acc', hdr + plan.acc);
     set('sgd', hdr + plan.sgd);
     set('expTmp', hdr + plan.expTmp);

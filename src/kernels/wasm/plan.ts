@@ -28,8 +28,8 @@ export const HEADER_FIELDS = [
   ['rowCorrect', 4],
   ['listCuts', 4],
   ['cutStride', 4],
-  ['maxBatch', 4],
   ['bounds', 4],
+  ['sliceOf', 4],
   ['acc', 4],
   ['sgd', 4],
   ['expTmp', 4],
@@ -87,6 +87,7 @@ export interface ScratchPlan {
   listIdx: number;
   listVal: number;
   bounds: number;
+  sliceOf: number;
   acc: number;
   /** per layer: one evaluated row's output [sOut] */
   rows: number[];
@@ -101,7 +102,7 @@ export interface ScratchPlan {
  *   header, layer records      HEADER.bytes + L * LAYER.bytes
  *   sgd                        the slice's optimizer settings
  *   expTmp [nClasses] f64, logits [pad4(nClasses)], listIdx, listVal [nIn]
- *   bounds [first-layer slices + 1] i32
+ *   bounds [first-layer slices + 1] i32, sliceOf [nIn] i32    the slices' first inputs, and each input's slice
  *   acc [plan.accFloats + the first layer's stride]    a first-layer slice's rows, then its bias row
  *   rows: per layer [sOut]
  *   probs [probRows, nClasses]
@@ -122,8 +123,9 @@ export function wasmScratchPlan(storage: ParamStorage, plan: SlicePlan, probRows
   const listIdx = take(4 * layout.sizes[0]);
   const listVal = take(4 * layout.sizes[0]);
   const bounds = take(4 * plan.firstLayerBounds.length);
+  const sliceOf = take(4 * layout.sizes[0]);
   const acc = take(4 * (plan.accFloats + storage.linears[0].stride));
   const rows = storage.linears.map((t) => take(4 * t.biasLength));
   const probs = take(4 * probRows * nClasses);
-  return { bytes: used + ALIGN, sgd, expTmp, logits, listIdx, listVal, bounds, acc, rows, probs, probRows };
+  return { bytes: used + ALIGN, sgd, expTmp, logits, listIdx, listVal, bounds, sliceOf, acc, rows, probs, probRows };
 }

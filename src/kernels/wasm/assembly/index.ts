@@ -164,8 +164,8 @@ export function fieldOffset(i: i32): i32 {
     case 16: return offsetof<Header>('rowCorrect');
     case 17: return offsetof<Header>('listCuts');
     case 18: return offsetof<Header>('cutStride');
-    case 19: return offsetof<Header>('maxBatch');
-    case 20: return offsetof<Header>('bounds');
+    case 19: return offsetof<Header>('bounds');
+    case 20: return offsetof<Header>('sliceOf');
     case 21: return offsetof<Header>('acc');
     case 22: return offsetof<Header>('sgd');
     case 23: return offsetof<Header>('expTmp');

@@ -42,14 +42,14 @@ export class Header {
   /** per batch row: its loss [maxBatch] f64 and 1 when it was classified correctly [maxBatch] i32 */
   rowLoss: usize;
   rowCorrect: usize;
-  /** listCuts [cutStride, maxBatch] i32: each first-layer slice bound's list position in every batch row */
+  /** listCuts [maxBatch, cutStride] i32: row r's list position at each first-layer slice bound */
   listCuts: usize;
   /** first-layer slices + 1 */
   cutStride: i32;
-  /** the rows a batch can have: listCuts' row stride */
-  maxBatch: i32;
   /** bounds [cutStride] i32: the first-layer slices' first inputs, then nIn */
   bounds: usize;
+  /** sliceOf [nIn] i32: each input's first-layer slice (the bounds, as a lookup) */
+  sliceOf: usize;
   /** acc: a slice's gradient accumulator (rows of the first layer's Wᵀ, then its bias row) */
   acc: usize;
   /** sgd: the slice's optimizer settings (update.ts Sgd) */

@@ -33,27 +33,54 @@ export function listFits(index: usize, t0: i32, t1: i32, nIn: i32): bool {
   return true;
 }
 
+/** At most this many first-layer slices, the cuts are found by searching the list for each bound; beyond, by one pass over it. */
+const SEARCHED_SLICES = 8;
+
 /**
  * Where row r's list index[t0 .. t1) reaches each first-layer slice: cut s = the first t whose input
- * is at least bounds[s] (cut 0 = t0, the last = t1), so that slice s reads index[cut s .. cut s + 1).
- * The cuts of one bound lie together, row after row (listCuts [cutStride, maxBatch]): a slice then
- * reads its two bounds' cuts as two runs through the batch.   bounds: [cutStride]
+ * is in slice s or later (cut 0 = t0, the last = t1), so that slice s reads index[cut s .. cut s + 1).
+ * Both ways below find the same cuts.   listCuts row r: [cutStride]
  */
 export function cutList(H: Header, r: i32, t0: i32, t1: i32): void {
-  const boundBytes = <usize>H.maxBatch << 2;
+  const cuts = H.listCuts + ((<usize>r * <usize>H.cutStride) << 2);
+  if (H.cutStride - 1 <= SEARCHED_SLICES) searchCuts(H, cuts, t0, t1);
+  else scatterCuts(H, cuts, t0, t1);
+}
+
+/** Each bound's cut by walking on from the previous one: cheap for a few bounds (the walk's end mispredicts about once a bound). */
+function searchCuts(H: Header, cuts: usize, t0: i32, t1: i32): void {
   const last = H.cutStride - 1;
   const index = H.nzIndex;
-  let cut = at4(H.listCuts, r);
-  store<i32>(cut, t0);
+  store<i32>(cuts, t0);
   let t = t0;
   for (let s = 1; s < last; s++) {
     const bound = load<i32>(at4(H.bounds, s));
     while (t + 4 <= t1 && load<i32>(at4(index, t + 3)) < bound) t += 4; // ascending: four below at once
     while (t < t1 && load<i32>(at4(index, t)) < bound) t++;
-    cut += boundBytes;
-    store<i32>(cut, t);
+    store<i32>(at4(cuts, s), t);
   }
-  store<i32>(cut + boundBytes, t1);
+  store<i32>(at4(cuts, last), t1);
+}
+
+/**
+ * The cuts in one pass over the list, without a branch that depends on the data: every cut starts at
+ * t1, each entry from the last to the first writes its t into its slice's cut (sliceOf: [nIn], each
+ * input's slice; a slice's first entry writes last), then a backward pass takes each cut down to the
+ * next one's where a slice has no entry.
+ */
+function scatterCuts(H: Header, cuts: usize, t0: i32, t1: i32): void {
+  const S = H.cutStride - 1;
+  const fill = i32x4.splat(t1);
+  let s: i32 = 0;
+  for (; s + 4 <= S + 1; s += 4) v128.store(at4(cuts, s), fill);
+  for (; s <= S; s++) store<i32>(at4(cuts, s), t1);
+  for (let t = t1 - 1; t >= t0; t--) store<i32>(at4(cuts, load<i32>(at4(H.sliceOf, load<i32>(at4(H.nzIndex, t))))), t);
+  let next = t1;
+  for (s = S - 1; s >= 0; s--) {
+    const c = min(load<i32>(at4(cuts, s)), next);
+    store<i32>(at4(cuts, s), c);
+    next = c;
+  }
 }
 
 /**

@@ -25,15 +25,14 @@ export function firstLayerSlice(H: Header, L: Layer, s: i32, lo: i32, hi: i32, b
   const base = acc - <usize>lo * rowBytes;
   const nv = L.sOut >> 2;
   const passes = (nv + 7) >> 3;
-  // this slice's cuts in every row, and the next bound's: two runs through the batch
-  const from = H.listCuts + ((<usize>s * <usize>H.maxBatch) << 2);
-  const to = from + (<usize>H.maxBatch << 2);
-  for (let r = 0; r < batchRows; r++) {
+  const cutRow = <usize>H.cutStride << 2;
+  let cut = at4(H.listCuts, s);
+  for (let r = 0; r < batchRows; r++, cut += cutRow) {
     const dz = L.douts + <usize>r * rowBytes;
     if (bias) for (let v: usize = 0; v < rowBytes; v += 16) v128.store(biasAcc + v, f32x4.add(v128.load(biasAcc + v), v128.load(dz + v)));
     if (K == 0) continue;
-    const t0 = load<i32>(at4(from, r));
-    const t1 = load<i32>(at4(to, r));
+    const t0 = load<i32>(cut);
+    const t1 = load<i32>(cut, 4);
     if (t0 == t1) continue;
     const idx = at4(H.nzIndex, t0);
     const val = at4(H.nzValue, t0);
