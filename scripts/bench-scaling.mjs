@@ -139,7 +139,7 @@ async function printProjection() {
   const mnist = loadMnist({ alloc: arenaAllocator(arena) });
   const data = { ...mnist, train: KERNELS.wasm.prepareTraining(mnist.train, arenaAllocator(arena)) };
   const given = (name) => process.argv.some((a) => a === `--${name}` || a.startsWith(`--${name}=`));
-  const threadCounts = given('threads') ? threadList : [2, 4, 8, 16];
+  const threadCounts = given('threads') ? values.threads.split(',').map(Number) : [2, 4, 8, 16];
   const batchSizes = given('bs') ? values.bs.split(',').map(Number) : [50, 128, 512];
   const libUrl = new URL('../dist/index.js', import.meta.url).href;
   const r = await project({ libUrl, data, arena, batchSizes, threadCounts, steps: Number(values.steps) });
@@ -149,7 +149,8 @@ async function printProjection() {
   }
   console.log(`A projection, not a measurement: T dedicated cores, from costs measured on this machine (${availableParallelism()} cores). Shared word latency ${r.measured.wordNs.toFixed(0)} ns.`);
   for (const m of r.measured.perBatch) {
-    console.log(`bs ${m.bs}: serial ${(m.serialNs / 1000).toFixed(1)} us a step; reading what another core wrote adds ${(100 * m.remoteParams).toFixed(0)}% to the rows pass (parameters), ${(100 * m.remoteFactors).toFixed(0)}% to the slices pass (factors)`);
+    const items = Object.entries(m.items).map(([T, x]) => `${T}: ${(x.rowsNs / 1000).toFixed(0)} + ${(x.slicesNs / 1000).toFixed(0)}`).join(', ');
+    console.log(`bs ${m.bs}: serial ${(m.serialNs / 1000).toFixed(1)} us a step; reading what another core wrote adds ${(100 * m.remoteParams).toFixed(0)}% to the rows pass (parameters), ${(100 * m.remoteFactors).toFixed(0)}% to the slices pass (factors); all items at one thread, rows + slices (us), by the cut for T threads: ${items}`);
   }
   console.log('\n| bs | cores | row items | slices | rows pass (us) | slices pass (us) | step (us) | samples/s | speedup (projected) |');
   console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|');

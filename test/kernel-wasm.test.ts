@@ -131,7 +131,7 @@ describe('wasm kernel determinism', () => {
       const a = run(state, 0, 33, variant);
       state.factors.douts.forEach((d) => d.fill(NaN));
       const k = wasmKernel(state, variant, 1);
-      for (let lo = 32; lo >= 0; lo -= 3) k.trainRows(lo, Math.min(33, lo + 3)); // backwards, in threes
+      for (let lo = 32; lo >= 0; lo -= 3) k.trainRows(lo, Math.min(33, lo + 3), 99); // backwards, in threes
       k.evaluate(state.split('valid'), 0, 5); // an evaluation in between
       const b = run(state, 1, 5, variant);
       expect(b.equals(a)).toBe(true);
@@ -169,7 +169,7 @@ describe('wasm kernel determinism', () => {
        import { SharedState } from ${dist('engine/shared-state.js')};
        const state = SharedState.attach(workerData);
        const k = state.kernel(1);
-       for (let lo = 0; lo < state.batch.length; lo += 2) k.trainRows(lo, Math.min(state.batch.length, lo + 2));
+       for (let lo = 0; lo < state.batch.length; lo += 2) k.trainRows(lo, Math.min(state.batch.length, lo + 2), 7);
        parentPort.postMessage('done');`,
     );
     await new Promise((resolve, reject) => {
@@ -221,8 +221,8 @@ describe('wasm kernel determinism across V8 tiers', () => {
          for (let r = 0; r < reps; r++) {
            state.storage.store(model, state.params);
            state.momentum.fill(0);
-           for (let lo = 0; lo < rows; lo += 5) k.trainRows(lo, Math.min(rows, lo + 5));
-           for (let s = 0; s < state.plan.slices.length; s++) k.updateSlice(s, rows, { lr: 0.1, momentum: 0.9, weightDecay: 0.01 });
+           for (let lo = 0; lo < rows; lo += 5) k.trainRows(lo, Math.min(rows, lo + 5), r + 1);
+           for (let s = 0; s < state.plan.slices.length; s++) k.updateSlice(s, rows, { lr: 0.1, momentum: 0.9, weightDecay: 0.01 }, r + 1);
            if (r === 0 || r === reps - 1) {
              const h = createHash('sha256');
              for (const a of [...state.factors.douts, ...state.factors.inputs, state.factors.loss, state.params, state.momentum]) h.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
@@ -318,18 +318,18 @@ describe('wasm kernel memory and errors', () => {
     const k = state.kernel(0);
     const n = state.split('train').n;
     state.batch[3] = n;
-    expect(() => k.trainRows(0, c.rows)).toThrow(/sample id/);
+    expect(() => k.trainRows(0, c.rows, 1)).toThrow(/sample id/);
     state.batch[3] = -1;
-    expect(() => k.trainRows(0, c.rows)).toThrow(/sample id/);
+    expect(() => k.trainRows(0, c.rows, 1)).toThrow(/sample id/);
     state.batch[3] = 0;
-    k.trainRows(0, c.rows);
+    k.trainRows(0, c.rows, 1);
     state.split('train').y[state.batch[0]] = c.sizes[c.sizes.length - 1];
-    expect(() => k.trainRows(0, 1)).toThrow(/label/);
-    expect(() => k.trainRows(0, c.rows + 1)).toThrow(RangeError);
-    expect(() => k.trainRows(-1, 2)).toThrow(RangeError);
+    expect(() => k.trainRows(0, 1, 1)).toThrow(/label/);
+    expect(() => k.trainRows(0, c.rows + 1, 1)).toThrow(RangeError);
+    expect(() => k.trainRows(-1, 2, 1)).toThrow(RangeError);
     expect(() => k.evaluate(state.split('valid'), 0, state.split('valid').n + 1)).toThrow(RangeError);
-    expect(() => k.updateSlice(state.plan.slices.length, c.rows, { lr: 0.1, momentum: 0, weightDecay: 0 })).toThrow(RangeError);
-    expect(() => k.updateSlice(0, c.rows, { lr: 0.1, momentum: 0.9, weightDecay: 0 })).toThrow(/momentum/);
+    expect(() => k.updateSlice(state.plan.slices.length, c.rows, { lr: 0.1, momentum: 0, weightDecay: 0 }, 1)).toThrow(RangeError);
+    expect(() => k.updateSlice(0, c.rows, { lr: 0.1, momentum: 0.9, weightDecay: 0 }, 1)).toThrow(/momentum/);
     expect(k.evaluate(state.split('valid'), 1, 1)).toEqual({ loss: 0, correct: 0 });
   });
 

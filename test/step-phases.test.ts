@@ -62,5 +62,21 @@ for (const k of KERNELS) {
         }
       });
     }
+
+    it('a slice reads a row only once it is ready for the step, and gives the call back, writing nothing, when one is not', () => {
+      const c = CASES[0];
+      const { state } = caseState(c, { kernel: k.kernel, planThreads: 2 });
+      const kernel = k.make(state);
+      const opt = { lr: 0.1, momentum: 0, weightDecay: 0 };
+      kernel.trainRows(0, c.rows - 1, 5); // all but the last row
+      const before = Buffer.from(bytes(state.params));
+      for (let s = 0; s < state.plan.slices.length; s++) expect(kernel.updateSlice(s, c.rows, opt, 5)).toBe(false);
+      kernel.trainRows(c.rows - 1, c.rows, 4); // the last row, but for another step
+      expect(kernel.updateSlice(0, c.rows, opt, 5)).toBe(false);
+      expect(Buffer.from(bytes(state.params)).equals(before)).toBe(true);
+      kernel.trainRows(c.rows - 1, c.rows, 5);
+      for (let s = 0; s < state.plan.slices.length; s++) expect(kernel.updateSlice(s, c.rows, opt, 5)).toBe(true);
+      expect(Buffer.from(bytes(state.params)).equals(before)).toBe(false);
+    });
   });
 }

@@ -32,11 +32,10 @@ export async function project({ libUrl, data, arena, batchSizes, threadCounts, s
   const measured = { wordNs, perBatch: [] };
   for (const bs of batchSizes) {
     const remote = await remoteReads(lib, data, arena, bs, steps);
-    const serialNs = await engineSerial(lib, data, arena, bs, steps);
+    const serialNs = await engineSerial(lib, data, arena, steps, bs);
     const per = { bs, serialNs, ...remote, items: {} };
     measured.perBatch.push(per);
-    const plans = new Map();
-    for (const T of [1, ...threadCounts]) plans.set(T, itemTimes(lib, data, arena, bs, T, steps));
+    const plans = itemTimes(lib, data, arena, bs, [1, ...threadCounts], steps);
     const one = simulate(plans.get(1), 1, per, wordNs);
     for (const T of threadCounts) {
       const p = plans.get(T);
@@ -72,33 +71,39 @@ function simulate(plan, T, costs, wordNs) {
   return { rows, slices, step: costs.serialNs + rows + slices };
 }
 
-/** Median times (ns) of every row item and slice of the cut for T threads, each timed alone at one thread. */
-function itemTimes(lib, data, arena, bs, T, steps) {
-  const state = lib.SharedState.create(arena, data, { sizes: [784, 50, 10], batchSize: bs, kernel: 'wasm', threads: 1, planThreads: T });
-  initWeights(lib, state);
-  const k = state.kernel(0);
-  const nRows = lib.rowItemCount(bs, T);
-  const S = state.plan.slices.length;
-  const rowT = Array.from({ length: nRows }, () => []);
-  const sliceT = Array.from({ length: S }, () => []);
+/**
+ * Median times (ns) of every row item and slice of the cut for each thread count, each timed alone
+ * at one thread: a Map from T to {rows, slices}. The cuts take turns step by step, so that the
+ * machine's speed, which drifts from second to second, weighs on all of them alike.
+ */
+function itemTimes(lib, data, arena, bs, threadCounts, steps) {
   const timer = timerCost();
+  const cuts = threadCounts.map((T) => {
+    const state = lib.SharedState.create(arena, data, { sizes: [784, 50, 10], batchSize: bs, kernel: 'wasm', threads: 1, planThreads: T });
+    initWeights(lib, state);
+    const nRows = lib.rowItemCount(bs, T);
+    return { T, state, k: state.kernel(0), nRows, rowT: Array.from({ length: nRows }, () => []), sliceT: state.plan.slices.map(() => []) };
+  });
   let at = 0;
   for (let step = 0; step < steps; step++) {
-    at = nextBatch(state.batch, bs, at, data.train.n);
-    for (let c = 0; c < nRows; c++) {
-      const lo = Math.floor((c * bs) / nRows);
-      const hi = Math.floor(((c + 1) * bs) / nRows);
-      const t = performance.now();
-      k.trainRows(lo, hi);
-      rowT[c].push((performance.now() - t) * 1e6 - timer);
+    for (const c of cuts) {
+      nextBatch(c.state.batch, bs, at, data.train.n);
+      for (let i = 0; i < c.nRows; i++) {
+        const lo = Math.floor((i * bs) / c.nRows);
+        const hi = Math.floor(((i + 1) * bs) / c.nRows);
+        const t = performance.now();
+        c.k.trainRows(lo, hi);
+        c.rowT[i].push((performance.now() - t) * 1e6 - timer);
+      }
+      for (let s = 0; s < c.sliceT.length; s++) {
+        const t = performance.now();
+        c.k.updateSlice(s, bs, SGD_STILL);
+        c.sliceT[s].push((performance.now() - t) * 1e6 - timer);
+      }
     }
-    for (let s = 0; s < S; s++) {
-      const t = performance.now();
-      k.updateSlice(s, bs, SGD_STILL);
-      sliceT[s].push((performance.now() - t) * 1e6 - timer);
-    }
+    at = (at + bs) % data.train.n;
   }
-  return { rows: rowT.map(median), slices: sliceT.map(median) };
+  return new Map(cuts.map((c) => [c.T, { rows: c.rowT.map(median), slices: c.sliceT.map(median) }]));
 }
 
 /** The batch of bs rows in data order from `at`, wrapping; returns where the next starts. */
@@ -124,8 +129,13 @@ function timerCost() {
   return median(xs);
 }
 
-/** The engine's time per step beyond its kernel calls, at one thread: bursts of engine steps against the same passes called directly. */
-async function engineSerial(lib, data, arena, bs, steps) {
+/**
+ * The engine's time per step beyond its kernel calls, at one thread: bursts of engine steps against
+ * the same passes called directly, on a batch of one row (the difference is then not lost in the
+ * noise of a long step), plus what the engine does per row (copying the ids, adding the losses).
+ */
+async function engineSerial(lib, data, arena, steps, batchRows) {
+  const bs = 1;
   const { engine, loader } = lib.createTrainer(data, { threads: 1, batchSize: bs, shuffle: false }, arena);
   const state = engine.state;
   const k = state.kernel(0);
@@ -148,7 +158,26 @@ async function engineSerial(lib, data, arena, bs, steps) {
     diffs.push((viaEngine - (performance.now() - t) / reps) * 1e6);
   }
   await engine.close();
-  return Math.max(0, median(diffs));
+  return Math.max(0, median(diffs)) + perRowSerial(batchRows);
+}
+
+/** What the engine does per batch row on its own thread, in ns for batchRows rows: the ids copied in, the losses and counts added up. */
+function perRowSerial(batchRows) {
+  const ids = new Int32Array(batchRows);
+  const into = new Int32Array(batchRows);
+  const loss = new Float64Array(batchRows).fill(0.1);
+  const correct = new Int32Array(batchRows).fill(1);
+  const xs = [];
+  let sink = 0;
+  for (let round = 0; round < 200; round++) {
+    const t = performance.now();
+    for (let rep = 0; rep < 20; rep++) {
+      into.set(ids);
+      for (let r = 0; r < batchRows; r++) sink += loss[r] + correct[r];
+    }
+    xs.push(((performance.now() - t) * 1e6) / 20);
+  }
+  return sink > 0 ? median(xs) : 0;
 }
 
 /** A worker thread on the same shared state, told what to do through a shared word. */

@@ -12,6 +12,8 @@ import { viewOf, type Arena, type Region } from './arena.js';
  *   douts[l]   [maxBatch, outStride[l]]  dout_r of layer l: d loss_r / d (layer l's output, before its ReLU)
  *   loss       [maxBatch] f64            loss_r = logsumexp(z_r) - z_r[y_r]
  *   correct    [maxBatch] i32            1 when row r's largest logit is its label
+ *   ready      [maxBatch] i32            the step whose rows pass last wrote row r (an atomic store
+ *                                        after the row's factors: a slice reads a row once it is ready)
  *   listCuts   [maxBatch, cutStride]     for a transposed first layer: where row r's non-zero input
  *                                        list reaches each first-layer slice (SlicePlan.firstLayerBounds)
  * Strides are the widths, padded to whole 4-float vectors for padded storage (the padding is zero).
@@ -24,6 +26,7 @@ export interface BatchFactors {
   outStride: number[];
   loss: Float64Array;
   correct: Int32Array;
+  ready: Int32Array;
   listCuts: Int32Array | null;
   cutStride: number;
 }
@@ -36,6 +39,7 @@ export interface FactorRegions {
   outStride: number[];
   loss: Region;
   correct: Region;
+  ready: Region;
   listCuts: Region | null;
   cutStride: number;
 }
@@ -55,6 +59,7 @@ export function allocFactors(arena: Arena, storage: ParamStorage, maxBatch: numb
     outStride,
     loss: arena.allocRegion('f64', maxBatch),
     correct: arena.allocRegion('i32', maxBatch),
+    ready: arena.allocRegion('i32', maxBatch),
     listCuts: cutStride > 0 ? arena.allocRegion('i32', maxBatch * cutStride) : null,
     cutStride,
   };
@@ -69,6 +74,7 @@ export function factorViews(memory: WebAssembly.Memory, r: FactorRegions): Batch
     outStride: r.outStride,
     loss: viewOf(memory, { ...r.loss, type: 'f64' }),
     correct: viewOf(memory, { ...r.correct, type: 'i32' }),
+    ready: viewOf(memory, { ...r.ready, type: 'i32' }),
     listCuts: r.listCuts && viewOf(memory, { ...r.listCuts, type: 'i32' }),
     cutStride: r.cutStride,
   };
@@ -77,7 +83,7 @@ export function factorViews(memory: WebAssembly.Memory, r: FactorRegions): Batch
 /** Bytes the factor buffers take for batches of maxBatch rows (for the README's memory figures). */
 export function factorBytes(storage: ParamStorage, maxBatch: number, cutStride: number): number {
   const width = (n: number) => (storage.options.padded ? pad4(n) : n);
-  let perRow = 8 + 4 + 4 * cutStride;
+  let perRow = 8 + 4 + 4 + 4 * cutStride;
   storage.layout.linears.forEach((s, l) => (perRow += 4 * ((l === 0 ? 0 : width(s.nIn)) + width(s.nOut))));
   return perRow * maxBatch;
 }

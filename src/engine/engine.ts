@@ -148,11 +148,17 @@ export class Engine {
     if (wake > 0) Atomics.notify(ctrl, Word.GEN, wake);
     // Waiting goes through the event loop only when it lasts: a step allocates nothing otherwise.
     this.work.work(Phase.ROWS, gen);
-    if (!waitPhase(ctrl, Phase.ROWS, SPIN_MICROS, CHECK_MS)) await this.waitFor(Phase.ROWS);
-    if (slices > 0) {
-      this.work.work(Phase.SLICES, gen);
-      if (!waitPhase(ctrl, Phase.SLICES, SPIN_MICROS, CHECK_MS)) await this.waitFor(Phase.SLICES);
+    if (slices === 0) {
+      if (!waitPhase(ctrl, Phase.ROWS, SPIN_MICROS, CHECK_MS)) await this.waitFor(Phase.ROWS);
+      return;
     }
+    // The slices start at once, each reading a row when it is ready; one that gave up waiting for
+    // its rows is taken up again when the rows pass is over. Every slice reads every row, so the
+    // rows are all done when the slices are.
+    for (let waiting = this.work.work(Phase.SLICES, gen); waiting >= 0; waiting = this.work.resume(waiting, gen)) {
+      if (!waitPhase(ctrl, Phase.ROWS, SPIN_MICROS, CHECK_MS)) await this.waitFor(Phase.ROWS);
+    }
+    if (!waitPhase(ctrl, Phase.SLICES, SPIN_MICROS, CHECK_MS)) await this.waitFor(Phase.SLICES);
   }
 
   /**

@@ -9,6 +9,9 @@ import { itemStart } from './work-plan.js';
  * a phase until none are left. A row item's values go to its rows' places in the batch factors, an
  * evaluation item's sums to its own result cell, and a slice updates its own parameters; so which
  * thread does an item never changes a byte of the result.
+ *
+ * A thread that finds no row item left goes on to the slices at once: a slice reads each row as soon
+ * as the row is ready, so the slices pass starts while the last rows are still being computed.
  */
 export class StepWork {
   private readonly sgd: SgdOptions = { lr: 0, momentum: 0, weightDecay: 0 };
@@ -19,39 +22,51 @@ export class StepWork {
   ) {}
 
   /**
-   * A worker's part in step `gen`: row items until none are left, then (for a training step) waits
-   * for every row and takes slices until none are left. A worker that found no row item woke late:
-   * it leaves the slices to the threads already at work.
+   * A worker's part in step `gen`: row items until none are left, then (for a training step) slices
+   * until none are left. A slice that had to give up waiting for its rows is taken up again once
+   * the rows pass is over.
    */
   run(gen: number): void {
     const ctrl = this.state.control;
-    if (!this.work(Phase.ROWS, gen) || itemsOf(ctrl, Phase.SLICES) === 0) return;
-    if (waitPhase(ctrl, Phase.ROWS, SPIN_MICROS)) this.work(Phase.SLICES, gen);
+    this.work(Phase.ROWS, gen);
+    if (itemsOf(ctrl, Phase.SLICES) === 0) return;
+    for (let waiting = this.work(Phase.SLICES, gen); waiting >= 0; waiting = this.resume(waiting, gen)) {
+      if (!waitPhase(ctrl, Phase.ROWS, SPIN_MICROS)) return; // a worker failed: the step is over
+    }
   }
 
-  /** Claims and does items of `phase` of step `gen` until none are left; true if it did any. */
-  work(phase: Phase, gen: number): boolean {
+  /**
+   * Claims and does items of `phase` of step `gen` until none are left. Returns -1, or a claimed
+   * slice that gave up waiting for its rows: the caller waits for the rows pass, then resumes it.
+   */
+  work(phase: Phase, gen: number): number {
     const ctrl = this.state.control;
     if (phase === Phase.SLICES) this.readHyper();
-    let worked = false;
     for (let item = claim(ctrl, phase, gen); item >= 0; item = claim(ctrl, phase, gen)) {
-      if (phase === Phase.ROWS) this.rowItem(item);
-      else this.kernel.updateSlice(item, ctrl[Word.ROWS], this.sgd);
+      if (phase === Phase.ROWS) this.rowItem(item, gen);
+      else if (!this.kernel.updateSlice(item, ctrl[Word.ROWS], this.sgd, gen)) return item;
       finish(ctrl, phase);
-      worked = true;
     }
-    return worked;
+    return -1;
   }
 
-  /** Row item c: a training item's rows pass, or an evaluation item (its sums into results[c]). */
-  private rowItem(c: number): void {
+  /** Does slice s, which gave up waiting for its rows, then goes on with the slices; returns as work does. */
+  resume(s: number, gen: number): number {
+    const ctrl = this.state.control;
+    if (!this.kernel.updateSlice(s, ctrl[Word.ROWS], this.sgd, gen)) return s;
+    finish(ctrl, Phase.SLICES);
+    return this.work(Phase.SLICES, gen);
+  }
+
+  /** Row item c of step `gen`: a training item's rows pass, or an evaluation item (its sums into results[c]). */
+  private rowItem(c: number, gen: number): void {
     const ctrl = this.state.control;
     const items = ctrl[Word.ROW_ITEMS];
     const rows = ctrl[Word.ROWS];
     const lo = itemStart(rows, items, c);
     const hi = itemStart(rows, items, c + 1);
     if (ctrl[Word.OP] === Op.TRAIN) {
-      this.kernel.trainRows(lo, hi);
+      this.kernel.trainRows(lo, hi, gen);
       return;
     }
     const s = this.kernel.evaluate(this.state.split(SPLIT_IDS[ctrl[Word.SPLIT]]), lo, hi, this.predictionRows(lo, hi));

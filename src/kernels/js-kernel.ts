@@ -35,7 +35,7 @@ export class JsKernel implements Kernel {
     this.correct = new Int32Array(ctx.maxRows);
   }
 
-  trainRows(lo: number, hi: number): void {
+  trainRows(lo: number, hi: number, step: number): void {
     const { params, batch, train, factors } = this.step;
     if (train === null) throw new Error('this kernel was made without a training split');
     if (!(lo >= 0 && hi <= batch.length && lo <= hi)) throw new RangeError(`batch rows [${lo}, ${hi}) are outside [0, ${batch.length})`);
@@ -61,12 +61,14 @@ export class JsKernel implements Kernel {
       if (l > 0) factors.inputs[l].set(mlp.linInput(l).subarray(0, rows * s.nIn), lo * s.nIn);
       factors.douts[l].set(mlp.linOutputGrad(l).subarray(0, rows * s.nOut), lo * s.nOut);
     });
+    for (let r = lo; r < hi; r++) Atomics.store(factors.ready, r, step);
   }
 
-  updateSlice(s: number, batchRows: number, o: SgdOptions): void {
+  updateSlice(s: number, batchRows: number, o: SgdOptions, step: number): boolean {
     const { params, momentum, batch, train, factors, plan } = this.step;
     const slice = plan.slices[s];
     if (!slice) throw new RangeError(`no slice ${s}`);
+    if (!rowsReady(factors.ready, batchRows, step)) return false;
     const { layer: l, lo: j0, hi: j1 } = slice;
     const spec = this.layout.linears[l];
     const nIn = spec.nIn;
@@ -84,6 +86,7 @@ export class JsKernel implements Kernel {
     for (let i = 0; i < n; i++) this.db[i] /= batchRows;
     sgdStep(o, params, spec.weight.offset + j0 * nIn, this.dW, n * nIn, momentum);
     sgdStep(o, params, spec.bias.offset + j0, this.db, n, momentum);
+    return true;
   }
 
   evaluate(split: Split, lo: number, hi: number, predictions?: Float32Array): Stats {
@@ -104,6 +107,18 @@ export class JsKernel implements Kernel {
     if (predictions) softmaxRows(logits, predictions, rows, C);
     return { loss, correct };
   }
+}
+
+/** How long a slice waits for the rows it reads before it gives the call back (ms). */
+const ROWS_WAIT_MS = 1;
+
+/** Whether rows [0, rows) are all marked ready for `step`, waiting up to ROWS_WAIT_MS for them. */
+function rowsReady(ready: Int32Array, rows: number, step: number): boolean {
+  const until = performance.now() + ROWS_WAIT_MS;
+  for (let r = 0; r < rows; r++) {
+    while (Atomics.load(ready, r) !== step) if (performance.now() > until) return false;
+  }
+  return true;
 }
 
 function checkLabel(y: number, nClasses: number): number {

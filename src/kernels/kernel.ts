@@ -48,17 +48,21 @@ export interface KernelContext {
 export interface Kernel {
   readonly name: KernelName;
   /**
-   * The rows pass over batch rows [lo, hi) (sample ids step.batch[lo .. hi)): each row's forward
-   * pass, loss and hand-derived backward pass, leaving in step.factors each layer's input and
-   * output gradient for the row (its per-sample gradient, as factors), its loss and correctness.
+   * The rows pass over batch rows [lo, hi) (sample ids step.batch[lo .. hi)) of step number `step`:
+   * each row's forward pass, loss and hand-derived backward pass, leaving in step.factors each
+   * layer's input and output gradient for the row (its per-sample gradient, as factors), its loss
+   * and correctness; then it marks the row ready (factors.ready[r] = step, an atomic store after them).
    */
-  trainRows(lo: number, hi: number): void;
+  trainRows(lo: number, hi: number, step: number): void;
   /**
-   * The slices pass for slice s of step.plan: the batch mean g = (1/batchRows) sum_r dout_r ⊗ in_r of
-   * the slice's parameters, summed over rows 0 .. batchRows - 1 in order, then the SGD update of
-   * those parameters in place (optim/sgd.ts). Every row's trainRows must be done.
+   * The slices pass for slice s of step.plan, step number `step`: the batch mean
+   * g = (1/batchRows) sum_r dout_r ⊗ in_r of the slice's parameters, summed over rows
+   * 0 .. batchRows - 1 in order, then the SGD update of those parameters in place (optim/sgd.ts).
+   * It may start before the rows pass ends: it reads a row once the row is marked ready for the
+   * step. Returns false, having written nothing, when a row stayed unready for a while (about a
+   * millisecond): the caller then waits for the rows pass and calls again.
    */
-  updateSlice(s: number, batchRows: number, opt: SgdOptions): void;
+  updateSlice(s: number, batchRows: number, opt: SgdOptions, step: number): boolean;
   /**
    * The summed loss and number correct over rows [lo, hi) of a split, in order. When `predictions`
    * is given, writes each row's class probabilities there.   predictions: [hi - lo, nClasses]

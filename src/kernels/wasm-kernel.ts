@@ -110,6 +110,7 @@ export class WasmKernel implements Kernel {
     }
     set('rowLoss', addr(factors.loss));
     set('rowCorrect', addr(factors.correct));
+    set('rowReady', addr(factors.ready));
     set('listCuts', factors.listCuts ? addr(factors.listCuts) : 0);
     set('cutStride', factors.cutStride);
     const bounds = step.plan.firstLayerBounds;
@@ -140,18 +141,18 @@ export class WasmKernel implements Kernel {
     });
   }
 
-  trainRows(lo: number, hi: number): void {
+  trainRows(lo: number, hi: number, step: number): void {
     if (!(lo >= 0 && hi <= this.maxBatch && lo <= hi)) throw new RangeError(`batch rows [${lo}, ${hi}) are outside [0, ${this.maxBatch})`);
     if (this.step.train === null) throw new Error('this kernel was made without a training split');
-    this.check(this.wasm.trainRows(this.hdr, lo, hi));
+    this.check(this.wasm.trainRows(this.hdr, lo, hi, step));
   }
 
-  updateSlice(s: number, batchRows: number, o: SgdOptions): void {
+  updateSlice(s: number, batchRows: number, o: SgdOptions, step: number): boolean {
     const slice = this.step.plan.slices[s];
     if (!slice) throw new RangeError(`no slice ${s}`);
     if (!(batchRows >= 1 && batchRows <= this.maxBatch)) throw new RangeError(`${batchRows} batch rows; the factors hold 1 to ${this.maxBatch}`);
     if (o.momentum !== 0 && this.step.momentum === null) throw new Error('SGD with momentum needs a momentum buffer');
-    this.wasm.updateSlice(this.hdr, slice.layer, slice.part, slice.lo, slice.hi, batchRows, o.lr, o.momentum, o.weightDecay);
+    return this.wasm.updateSlice(this.hdr, slice.layer, slice.part, slice.lo, slice.hi, batchRows, o.lr, o.momentum, o.weightDecay, step) !== 0;
   }
 
   evaluate(split: Split, lo: number, hi: number, predictions?: Float32Array): Stats {

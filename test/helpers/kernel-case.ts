@@ -1,7 +1,6 @@
 import type { Dataset } from '../../src/data/dataset.js';
 import { Arena } from '../../src/engine/arena.js';
 import { SharedState } from '../../src/engine/shared-state.js';
-import { itemStart } from '../../src/engine/work-plan.js';
 import type { Kernel, KernelName } from '../../src/kernels/kernel.js';
 import { mlpLayout, type MlpLayout } from '../../src/model/layout.js';
 import { Mlp } from '../../src/nn/mlp.js';
@@ -63,19 +62,20 @@ export function caseState(c: Case, s: StateSetup) {
   return { arena, state, data, model, ids, layout };
 }
 
-/** The rows pass over the whole batch in items of `itemRows` rows (0: near-equal items, as the engine cuts them for `items`). */
-export function rowsPass(kernel: Kernel, rows: number, itemRows: number): void {
-  for (let lo = 0; lo < rows; lo += itemRows) kernel.trainRows(lo, Math.min(rows, lo + itemRows));
+/** Step numbers for the kernels' ready marks: each pass of a test gets a new one, as engine steps do. */
+let stepNumber = 0;
+
+/** The rows pass over the whole batch in items of `itemRows` rows, as step `step` (default: a new step). */
+export function rowsPass(kernel: Kernel, rows: number, itemRows: number, step = ++stepNumber): number {
+  for (let lo = 0; lo < rows; lo += itemRows) kernel.trainRows(lo, Math.min(rows, lo + itemRows), step);
+  return step;
 }
 
-/** The rows pass in `items` near-equal items, as the engine cuts a batch. */
-export function rowsPassInItems(kernel: Kernel, rows: number, items: number): void {
-  for (let c = 0; c < items; c++) kernel.trainRows(itemStart(rows, items, c), itemStart(rows, items, c + 1));
-}
-
-/** Every slice's update, in the plan's order. */
-export function slicesPass(kernel: Kernel, state: SharedState, rows: number, opt = { lr: 1, momentum: 0, weightDecay: 0 }): void {
-  for (let s = 0; s < state.plan.slices.length; s++) kernel.updateSlice(s, rows, opt);
+/** Every slice's update, in the plan's order, for the step the last rowsPass made. */
+export function slicesPass(kernel: Kernel, state: SharedState, rows: number, opt = { lr: 1, momentum: 0, weightDecay: 0 }, step = stepNumber): void {
+  for (let s = 0; s < state.plan.slices.length; s++) {
+    if (!kernel.updateSlice(s, rows, opt, step)) throw new Error(`slice ${s}: its rows were not ready`);
+  }
 }
 
 /**

@@ -26,6 +26,7 @@ export const HEADER_FIELDS = [
   ['nzCount', 4],
   ['rowLoss', 4],
   ['rowCorrect', 4],
+  ['rowReady', 4],
   ['listCuts', 4],
   ['cutStride', 4],
   ['bounds', 4],

@@ -19,16 +19,18 @@ import { Sgd } from './update';
 import { at4 } from './simd';
 
 /**
- * The rows pass over batch rows [lo, hi): each row r is sample ids[r], its first layer taken from its
- * non-zero list. Leaves, per row: every layer's output gradient (douts), every later layer's input
- * (inputs), the list's cuts at the first-layer slices, the loss and whether it was right. Returns a
- * Status; rows before a bad one are done.
+ * The rows pass over batch rows [lo, hi) of step `step`: each row r is sample ids[r], its first layer
+ * taken from its non-zero list. Leaves, per row: every layer's output gradient (douts), every later
+ * layer's input (inputs), the list's cuts at the first-layer slices, the loss and whether it was
+ * right; then marks the row ready for the step (rowReady[r] = step, an atomic store after them).
+ * Returns a Status; rows before a bad one are done.
  */
-export function trainRows(hdr: usize, lo: i32, hi: i32): i32 {
+export function trainRows(hdr: usize, lo: i32, hi: i32, step: i32): i32 {
   const H = changetype<Header>(hdr);
   for (let r = lo; r < hi; r++) {
     const status = trainRow(H, r);
     if (status != Status.Ok) return fail(H, status);
+    atomic.store<i32>(at4(H.rowReady, r), step);
   }
   H.status = Status.Ok;
   return Status.Ok;
@@ -89,9 +91,12 @@ export function checkLists(hdr: usize): i32 {
 /**
  * The slices pass for one slice: rows [lo, hi) of layer `layer`'s gradient as stored (the first
  * layer: inputs of Wᵀ, row nIn its bias, `s` its index among the first layer's slices; later layers:
- * outputs of W with their biases), over batch rows [0, batchRows), then SGD with these settings.
+ * outputs of W with their biases), over batch rows [0, batchRows) of step `step`, then SGD with these
+ * settings. A slice may start before the rows pass has ended: it reads a row once the row is marked
+ * ready for the step. Returns 1 when done, 0 when a row it needs stayed unready for a while (nothing
+ * is written then: the caller waits for the rows pass and calls again).
  */
-export function updateSlice(hdr: usize, layer: i32, s: i32, lo: i32, hi: i32, batchRows: i32, lr: f32, momentum: f32, wd: f32): void {
+export function updateSlice(hdr: usize, layer: i32, s: i32, lo: i32, hi: i32, batchRows: i32, lr: f32, momentum: f32, wd: f32, step: i32): i32 {
   const H = changetype<Header>(hdr);
   const o = changetype<Sgd>(H.sgd);
   o.rows = <f32>batchRows;
@@ -100,8 +105,7 @@ export function updateSlice(hdr: usize, layer: i32, s: i32, lo: i32, hi: i32, ba
   o.wd = wd;
   o.toBuf = H.momentum - H.params;
   const L = layerAt(H, layer);
-  if (layer == 0) firstLayerSlice(H, L, s, lo, hi, batchRows, o);
-  else outputRowsSlice(H, L, lo, hi, batchRows, o);
+  return <i32>(layer == 0 ? firstLayerSlice(H, L, s, lo, hi, batchRows, o, step) : outputRowsSlice(H, L, lo, hi, batchRows, o, step));
 }
 
 /**
@@ -162,28 +166,29 @@ export function fieldOffset(i: i32): i32 {
     case 14: return offsetof<Header>('nzCount');
     case 15: return offsetof<Header>('rowLoss');
     case 16: return offsetof<Header>('rowCorrect');
-    case 17: return offsetof<Header>('listCuts');
-    case 18: return offsetof<Header>('cutStride');
-    case 19: return offsetof<Header>('bounds');
-    case 20: return offsetof<Header>('sliceOf');
-    case 21: return offsetof<Header>('acc');
-    case 22: return offsetof<Header>('sgd');
-    case 23: return offsetof<Header>('expTmp');
-    case 24: return offsetof<Header>('logits');
-    case 25: return offsetof<Header>('listIdx');
-    case 26: return offsetof<Header>('listVal');
-    case 27: return offsetof<Layer>('nIn');
-    case 28: return offsetof<Layer>('nOut');
-    case 29: return offsetof<Layer>('sIn');
-    case 30: return offsetof<Layer>('sOut');
-    case 31: return offsetof<Layer>('w');
-    case 32: return offsetof<Layer>('b');
-    case 33: return offsetof<Layer>('inputs');
-    case 34: return offsetof<Layer>('douts');
-    case 35: return offsetof<Layer>('row');
-    case 36: return offsetof<Header>();
-    case 37: return offsetof<Layer>();
-    case 38: return offsetof<Sgd>();
+    case 17: return offsetof<Header>('rowReady');
+    case 18: return offsetof<Header>('listCuts');
+    case 19: return offsetof<Header>('cutStride');
+    case 20: return offsetof<Header>('bounds');
+    case 21: return offsetof<Header>('sliceOf');
+    case 22: return offsetof<Header>('acc');
+    case 23: return offsetof<Header>('sgd');
+    case 24: return offsetof<Header>('expTmp');
+    case 25: return offsetof<Header>('logits');
+    case 26: return offsetof<Header>('listIdx');
+    case 27: return offsetof<Header>('listVal');
+    case 28: return offsetof<Layer>('nIn');
+    case 29: return offsetof<Layer>('nOut');
+    case 30: return offsetof<Layer>('sIn');
+    case 31: return offsetof<Layer>('sOut');
+    case 32: return offsetof<Layer>('w');
+    case 33: return offsetof<Layer>('b');
+    case 34: return offsetof<Layer>('inputs');
+    case 35: return offsetof<Layer>('douts');
+    case 36: return offsetof<Layer>('row');
+    case 37: return offsetof<Header>();
+    case 38: return offsetof<Layer>();
+    case 39: return offsetof<Sgd>();
   }
   return -1;
 }

@@ -42,6 +42,8 @@ export class Header {
   /** per batch row: its loss [maxBatch] f64 and 1 when it was classified correctly [maxBatch] i32 */
   rowLoss: usize;
   rowCorrect: usize;
+  /** rowReady [maxBatch] i32: the step whose rows pass last wrote the row's factors (atomic) */
+  rowReady: usize;
   /** listCuts [maxBatch, cutStride] i32: row r's list position at each first-layer slice bound */
   listCuts: usize;
   /** first-layer slices + 1 */

@@ -4,6 +4,7 @@
 // runs over the rows 0, 1, ..., B - 1 whichever slice holds the element, so no cut changes a byte.
 
 import { Header, Layer } from './layout';
+import { rowReady } from './ready';
 import { at4, madd, zero4 } from './simd';
 import { Sgd, step1, step4, stepRun } from './update';
 
@@ -14,7 +15,7 @@ import { Sgd, step1, step4, stepRun } from './update';
  *   acc[K, :]      = sum_r dz_r              the bias row
  * accumulated in the thread's acc buffer [K + 1, sOut] (K = min(hi, nIn) - lo), then the update.
  */
-export function firstLayerSlice(H: Header, L: Layer, s: i32, lo: i32, hi: i32, batchRows: i32, o: Sgd): void {
+export function firstLayerSlice(H: Header, L: Layer, s: i32, lo: i32, hi: i32, batchRows: i32, o: Sgd, step: i32): bool {
   const rowBytes = <usize>L.sOut << 2;
   const K = max(0, min(hi, L.nIn) - lo);
   const bias = hi > L.nIn;
@@ -28,6 +29,7 @@ export function firstLayerSlice(H: Header, L: Layer, s: i32, lo: i32, hi: i32, b
   const cutRow = <usize>H.cutStride << 2;
   let cut = at4(H.listCuts, s);
   for (let r = 0; r < batchRows; r++, cut += cutRow) {
+    if (!rowReady(H, r, step)) return false; // nothing written yet: the update comes at the end
     const dz = L.douts + <usize>r * rowBytes;
     if (bias) for (let v: usize = 0; v < rowBytes; v += 16) v128.store(biasAcc + v, f32x4.add(v128.load(biasAcc + v), v128.load(dz + v)));
     if (K == 0) continue;
@@ -56,6 +58,7 @@ export function firstLayerSlice(H: Header, L: Layer, s: i32, lo: i32, hi: i32, b
   }
   stepRun(o, H.params + L.w + <usize>lo * rowBytes, acc, <usize>K * rowBytes);
   if (bias) stepRun(o, H.params + L.b, biasAcc, rowBytes);
+  return true;
 }
 
 /** n (1..8) vectors of dz held in registers: for each list entry t, acc[idx[t], 0:4n] += val[t] * dz[0:4n] */
@@ -90,7 +93,9 @@ export function firstLayerSlice(H: Header, L: Layer, s: i32, lo: i32, hi: i32, b
  *   b[j]    from sum_r dz_r[j]
  * Each W row is summed in blocks of up to 8 vectors held in registers, then updated.
  */
-export function outputRowsSlice(H: Header, L: Layer, lo: i32, hi: i32, batchRows: i32, o: Sgd): void {
+export function outputRowsSlice(H: Header, L: Layer, lo: i32, hi: i32, batchRows: i32, o: Sgd, step: i32): bool {
+  // each output row is updated as soon as it is summed: every batch row must be ready first
+  for (let r = 0; r < batchRows; r++) if (!rowReady(H, r, step)) return false;
   const inRow = <usize>L.sIn << 2;
   const outRow = <usize>L.sOut << 2;
   const nv = L.sIn >> 2;
@@ -118,6 +123,7 @@ export function outputRowsSlice(H: Header, L: Layer, lo: i32, hi: i32, batchRows
     for (let r = 0; r < batchRows; r++) sb += load<f32>(dz + <usize>r * outRow);
     step1(o, at4(H.params + L.b, j), sb);
   }
+  return true;
 }
 
 /** n (1..8) vectors of W[j, :]: a_i = sum_r dz_r[j] * in_r[4i : 4i + 4] in registers, then step4 each. */
