@@ -50,13 +50,18 @@ describe('the slice plan', () => {
             expect(plan.firstLayerBounds).toHaveLength(first.length + 1);
             for (const s of first) expect(plan.firstLayerBounds[s.part]).toBe(Math.min(s.lo, sizes[0]));
             expect(plan.firstLayerBounds.at(-1)).toBe(sizes[0]);
-            // the accumulator of each fits the plan's, and stays in L1 unless one row alone is wider
-            for (const s of first) expect((Math.min(s.hi, sizes[0]) - s.lo) * storage.linears[0].stride).toBeLessThanOrEqual(plan.accFloats);
-            expect(plan.accFloats).toBeLessThanOrEqual(Math.max(MAX_ACC_FLOATS, 4 * storage.linears[0].stride));
+            // the accumulator of each fits the plan's
+            for (const s of first) expect((Math.min(s.hi, sizes[0]) - s.lo + 1) * storage.linears[0].stride).toBeLessThanOrEqual(plan.accFloats);
           } else {
             expect(plan.firstLayerBounds).toEqual([]);
             expect(first.every((s) => s.part === -1)).toBe(true);
           }
+          // every slice's accumulator fits the plan's, which stays in L1 unless four rows alone are wider
+          for (const s of plan.slices) {
+            const t = storage.linears[s.layer];
+            expect(t.transposed ? (Math.min(s.hi, sizes[0]) - s.lo + 1) * t.stride : (s.hi - s.lo) * (t.stride + 1)).toBeLessThanOrEqual(plan.accFloats);
+          }
+          expect(plan.accFloats).toBeLessThanOrEqual(Math.max(MAX_ACC_FLOATS, ...storage.linears.map((t) => 5 * (t.stride + 1))));
           // the costliest first
           for (let i = 1; i < plan.slices.length; i++) expect(plan.slices[i].cost).toBeLessThanOrEqual(plan.slices[i - 1].cost);
         }

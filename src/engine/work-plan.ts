@@ -18,8 +18,8 @@ export const SLICES_PER_THREAD = 4;
 /** Rows per evaluation item (the cut is fixed: the items' sums are added in item order). */
 export const EVAL_ITEM_ROWS = 500;
 /**
- * The most floats a slice of a transposed layer accumulates its gradient in (a thread's own buffer,
- * [slice rows, row stride]): 32 KB, so that it stays in a core's L1 cache.
+ * The most floats a slice accumulates its gradient in (a thread's own buffer, [slice rows, row
+ * stride]): 32 KB, so that it stays in a core's L1 cache.
  */
 export const MAX_ACC_FLOATS = 8192;
 /** Slices of padded storage start at multiples of 4 rows: 4 padded rows are whole 64-byte lines. */
@@ -73,7 +73,7 @@ export interface SlicePlan {
    * so that a slice reads only its own part of each list.
    */
   firstLayerBounds: number[];
-  /** floats of the largest accumulator a slice of a transposed layer needs */
+  /** floats of the largest accumulator a slice needs (its weight rows, and its bias) */
   accFloats: number;
 }
 
@@ -117,8 +117,9 @@ export function planSlices(storage: ParamStorage, inputDensity: Float64Array | n
   let accFloats = 0;
   costs.forEach((c, l) => {
     const t = storage.linears[l];
-    // a transposed layer's slice accumulates in a buffer of [rows, stride] floats: keep it in L1
-    const maxRows = t.transposed ? Math.max(align, Math.floor(MAX_ACC_FLOATS / t.stride / align) * align) : Infinity;
+    // a slice accumulates in a buffer of its rows and a bias (a row of stride floats if transposed, else a float a row): keep it in L1
+    const fits = t.transposed ? (MAX_ACC_FLOATS - t.stride) / t.stride : MAX_ACC_FLOATS / (t.stride + 1);
+    const maxRows = Math.max(align, Math.floor(fits / align) * align);
     let lo = 0;
     let cost = 0;
     for (let r = 0; r < c.length; r++) {
@@ -126,7 +127,9 @@ export function planSlices(storage: ParamStorage, inputDensity: Float64Array | n
       const end = r + 1;
       if (end === c.length || (end % align === 0 && (cost >= target || end - lo >= maxRows))) {
         slices.push({ layer: l, lo, hi: end, part: l === 0 && t.transposed ? slices.length : -1, cost });
-        if (t.transposed) accFloats = Math.max(accFloats, (Math.min(end, layout.linears[l].nIn) - lo) * t.stride);
+        // a transposed layer's bias row is the buffer's last row; a slice of output rows keeps a bias sum a row
+        const acc = t.transposed ? (Math.min(end, layout.linears[l].nIn) - lo + 1) * t.stride : (end - lo) * (t.stride + 1);
+        accFloats = Math.max(accFloats, acc);
         lo = end;
         cost = 0;
       }

@@ -104,7 +104,7 @@ export interface ScratchPlan {
  *   sgd                        the slice's optimizer settings
  *   expTmp [nClasses] f64, logits [pad4(nClasses)], listIdx, listVal [nIn]
  *   bounds [first-layer slices + 1] i32, sliceOf [nIn] i32    the slices' first inputs, and each input's slice
- *   acc [plan.accFloats + the first layer's stride]    a first-layer slice's rows, then its bias row
+ *   acc [plan.accFloats]                            a slice's gradient rows and its bias
  *   rows: per layer [sOut]
  *   probs [probRows, nClasses]
  */
@@ -125,7 +125,7 @@ export function wasmScratchPlan(storage: ParamStorage, plan: SlicePlan, probRows
   const listVal = take(4 * layout.sizes[0]);
   const bounds = take(4 * plan.firstLayerBounds.length);
   const sliceOf = take(4 * layout.sizes[0]);
-  const acc = take(4 * (plan.accFloats + storage.linears[0].stride));
+  const acc = take(4 * plan.accFloats);
   const rows = storage.linears.map((t) => take(4 * t.biasLength));
   const probs = take(4 * probRows * nClasses);
   return { bytes: used + ALIGN, sgd, expTmp, logits, listIdx, listVal, bounds, sliceOf, acc, rows, probs, probRows };

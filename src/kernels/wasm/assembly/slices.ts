@@ -6,7 +6,7 @@
 import { Header, Layer } from './layout';
 import { rowReady } from './ready';
 import { at4, madd, zero4 } from './simd';
-import { Sgd, step1, step4, stepRun } from './update';
+import { Sgd, step1, stepRun } from './update';
 
 /**
  * Slice s of the first layer, stored as Wᵀ: its rows [lo, hi), input k's weights Wᵀ[k, :] and, when
@@ -89,68 +89,71 @@ export function firstLayerSlice(H: Header, L: Layer, s: i32, lo: i32, hi: i32, b
 /**
  * A slice of a later layer, stored as W: its output rows [lo, hi), each W[j, :] with b[j]. With in_r
  * row r's input (inputs of the layer) and dz_r its dout:
- *   W[j, :] from sum_r dz_r[j] * in_r      (rows where dz_r[j] is zero add nothing: ReLU-masked units)
- *   b[j]    from sum_r dz_r[j]
- * Each W row is summed in blocks of up to 8 vectors held in registers, then updated.
+ *   acc[j - lo, :] = sum_r dz_r[j] * in_r    (rows where dz_r[j] is zero add nothing: ReLU-masked units)
+ *   b[j] from        sum_r dz_r[j]
+ * Batch row by batch row: in_r is read once, in blocks of up to 8 vectors held in registers, while
+ * every output row of the slice adds its multiple of it into the thread's acc buffer [hi - lo, sIn];
+ * then the update.
  */
 export function outputRowsSlice(H: Header, L: Layer, lo: i32, hi: i32, batchRows: i32, o: Sgd, step: i32): bool {
-  // each output row is updated as soon as it is summed: every batch row must be ready first
-  for (let r = 0; r < batchRows; r++) if (!rowReady(H, r, step)) return false;
   const inRow = <usize>L.sIn << 2;
   const outRow = <usize>L.sOut << 2;
+  const J = hi - lo;
+  const acc = H.acc;
+  const biasAcc = acc + <usize>J * inRow; // [J] f32: each output's bias sum
+  memory.fill(acc, 0, <usize>J * inRow + (<usize>J << 2));
   const nv = L.sIn >> 2;
   const passes = (nv + 7) >> 3;
-  for (let j = lo; j < hi; j++) {
-    const w = H.params + L.w + <usize>j * inRow;
-    const dz = at4(L.douts, j);
+  for (let r = 0; r < batchRows; r++) {
+    if (!rowReady(H, r, step)) return false; // nothing written yet: the update comes at the end
+    const x = L.inputs + <usize>r * inRow;
+    const dz = L.douts + <usize>r * outRow + (<usize>lo << 2);
+    for (let j = 0; j < J; j++) store<f32>(at4(biasAcc, j), load<f32>(at4(biasAcc, j)) + load<f32>(at4(dz, j)));
     let v0: i32 = 0;
     for (let p = 1; p <= passes; p++) {
       const v1 = (nv * p) / passes;
       const off = <usize>v0 << 4;
       switch (v1 - v0) {
-        case 8: rowBlock(8, o, w + off, L.inputs + off, inRow, dz, outRow, batchRows); break;
-        case 7: rowBlock(7, o, w + off, L.inputs + off, inRow, dz, outRow, batchRows); break;
-        case 6: rowBlock(6, o, w + off, L.inputs + off, inRow, dz, outRow, batchRows); break;
-        case 5: rowBlock(5, o, w + off, L.inputs + off, inRow, dz, outRow, batchRows); break;
-        case 4: rowBlock(4, o, w + off, L.inputs + off, inRow, dz, outRow, batchRows); break;
-        case 3: rowBlock(3, o, w + off, L.inputs + off, inRow, dz, outRow, batchRows); break;
-        case 2: rowBlock(2, o, w + off, L.inputs + off, inRow, dz, outRow, batchRows); break;
-        case 1: rowBlock(1, o, w + off, L.inputs + off, inRow, dz, outRow, batchRows); break;
+        case 8: rowBlock(8, acc + off, inRow, x + off, dz, J); break;
+        case 7: rowBlock(7, acc + off, inRow, x + off, dz, J); break;
+        case 6: rowBlock(6, acc + off, inRow, x + off, dz, J); break;
+        case 5: rowBlock(5, acc + off, inRow, x + off, dz, J); break;
+        case 4: rowBlock(4, acc + off, inRow, x + off, dz, J); break;
+        case 3: rowBlock(3, acc + off, inRow, x + off, dz, J); break;
+        case 2: rowBlock(2, acc + off, inRow, x + off, dz, J); break;
+        case 1: rowBlock(1, acc + off, inRow, x + off, dz, J); break;
       }
       v0 = v1;
     }
-    let sb: f32 = 0;
-    for (let r = 0; r < batchRows; r++) sb += load<f32>(dz + <usize>r * outRow);
-    step1(o, at4(H.params + L.b, j), sb);
   }
+  stepRun(o, H.params + L.w + <usize>lo * inRow, acc, <usize>J * inRow);
+  for (let j = 0; j < J; j++) step1(o, at4(H.params + L.b, lo + j), load<f32>(at4(biasAcc, j)));
   return true;
 }
 
-/** n (1..8) vectors of W[j, :]: a_i = sum_r dz_r[j] * in_r[4i : 4i + 4] in registers, then step4 each. */
+/** n (1..8) vectors of one batch row's input in registers: for each output j with dz[j] != 0, acc[j, 0:4n] += dz[j] * x[0:4n] */
 // @ts-ignore: decorator
-@inline function rowBlock(n: i32, o: Sgd, w: usize, inputs: usize, inRow: usize, dz: usize, outRow: usize, batchRows: i32): void {
-  let a0 = zero4(), a1 = zero4(), a2 = zero4(), a3 = zero4(), a4 = zero4(), a5 = zero4(), a6 = zero4(), a7 = zero4();
-  let x = inputs;
-  let d = dz;
-  for (let r = 0; r < batchRows; r++, x += inRow, d += outRow) {
-    const dj = load<f32>(d);
+@inline function rowBlock(n: i32, acc: usize, inRow: usize, x: usize, dz: usize, J: i32): void {
+  const x0 = v128.load(x, 0);
+  const x1 = n > 1 ? v128.load(x, 16) : x0;
+  const x2 = n > 2 ? v128.load(x, 32) : x0;
+  const x3 = n > 3 ? v128.load(x, 48) : x0;
+  const x4 = n > 4 ? v128.load(x, 64) : x0;
+  const x5 = n > 5 ? v128.load(x, 80) : x0;
+  const x6 = n > 6 ? v128.load(x, 96) : x0;
+  const x7 = n > 7 ? v128.load(x, 112) : x0;
+  let a = acc;
+  for (let j = 0; j < J; j++, a += inRow) {
+    const dj = load<f32>(at4(dz, j));
     if (dj == 0) continue; // a ReLU-masked unit adds nothing
     const s = f32x4.splat(dj);
-    a0 = madd(s, v128.load(x, 0), a0);
-    if (n > 1) a1 = madd(s, v128.load(x, 16), a1);
-    if (n > 2) a2 = madd(s, v128.load(x, 32), a2);
-    if (n > 3) a3 = madd(s, v128.load(x, 48), a3);
-    if (n > 4) a4 = madd(s, v128.load(x, 64), a4);
-    if (n > 5) a5 = madd(s, v128.load(x, 80), a5);
-    if (n > 6) a6 = madd(s, v128.load(x, 96), a6);
-    if (n > 7) a7 = madd(s, v128.load(x, 112), a7);
+    v128.store(a, madd(s, x0, v128.load(a, 0)), 0);
+    if (n > 1) v128.store(a, madd(s, x1, v128.load(a, 16)), 16);
+    if (n > 2) v128.store(a, madd(s, x2, v128.load(a, 32)), 32);
+    if (n > 3) v128.store(a, madd(s, x3, v128.load(a, 48)), 48);
+    if (n > 4) v128.store(a, madd(s, x4, v128.load(a, 64)), 64);
+    if (n > 5) v128.store(a, madd(s, x5, v128.load(a, 80)), 80);
+    if (n > 6) v128.store(a, madd(s, x6, v128.load(a, 96)), 96);
+    if (n > 7) v128.store(a, madd(s, x7, v128.load(a, 112)), 112);
   }
-  step4(o, w, a0);
-  if (n > 1) step4(o, w + 16, a1);
-  if (n > 2) step4(o, w + 32, a2);
-  if (n > 3) step4(o, w + 48, a3);
-  if (n > 4) step4(o, w + 64, a4);
-  if (n > 5) step4(o, w + 80, a5);
-  if (n > 6) step4(o, w + 96, a6);
-  if (n > 7) step4(o, w + 112, a7);
 }
