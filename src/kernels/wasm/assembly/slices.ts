@@ -25,7 +25,7 @@ export function firstLayerSlice(H: Header, L: Layer, s: i32, lo: i32, hi: i32, b
   // input k's accumulator row is at base + k * rowBytes (base itself may lie below acc: the sum wraps)
   const base = acc - <usize>lo * rowBytes;
   const nv = L.sOut >> 2;
-  const passes = (nv + 7) >> 3;
+  const passes = (nv + 12) / 13; // blocks of up to 13 vectors (accBlock)
   const cutRow = <usize>H.cutStride << 2;
   let cut = at4(H.listCuts, s);
   for (let r = 0; r < batchRows; r++, cut += cutRow) {
@@ -44,6 +44,11 @@ export function firstLayerSlice(H: Header, L: Layer, s: i32, lo: i32, hi: i32, b
       const v1 = (nv * p) / passes;
       const off = <usize>v0 << 4;
       switch (v1 - v0) {
+        case 13: accBlock(13, base + off, rowBytes, idx, val, end, dz + off); break;
+        case 12: accBlock(12, base + off, rowBytes, idx, val, end, dz + off); break;
+        case 11: accBlock(11, base + off, rowBytes, idx, val, end, dz + off); break;
+        case 10: accBlock(10, base + off, rowBytes, idx, val, end, dz + off); break;
+        case 9: accBlock(9, base + off, rowBytes, idx, val, end, dz + off); break;
         case 8: accBlock(8, base + off, rowBytes, idx, val, end, dz + off); break;
         case 7: accBlock(7, base + off, rowBytes, idx, val, end, dz + off); break;
         case 6: accBlock(6, base + off, rowBytes, idx, val, end, dz + off); break;
@@ -61,7 +66,13 @@ export function firstLayerSlice(H: Header, L: Layer, s: i32, lo: i32, hi: i32, b
   return true;
 }
 
-/** n (1..8) vectors of dz held in registers: for each list entry t, acc[idx[t], 0:4n] += val[t] * dz[0:4n] */
+/**
+ * n (1..13) vectors of dz held in registers: for each list entry t, acc[idx[t], 0:4n] += val[t] * dz[0:4n].
+ * Up to 13 vectors (52 floats: the lesson's 50 outputs in one pass): 13 constants, the splat and one
+ * temporary fill the 16 vector registers without spilling, and one pass over the list instead of two
+ * made the slices pass 8 to 11% faster. (The forward's 13 accumulators, which change every entry,
+ * spilled: it stays at 8.)
+ */
 // @ts-ignore: decorator
 @inline function accBlock(n: i32, base: usize, rowBytes: usize, idx: usize, val: usize, end: usize, dz: usize): void {
   const d0 = v128.load(dz, 0);
@@ -72,6 +83,11 @@ export function firstLayerSlice(H: Header, L: Layer, s: i32, lo: i32, hi: i32, b
   const d5 = n > 5 ? v128.load(dz, 80) : d0;
   const d6 = n > 6 ? v128.load(dz, 96) : d0;
   const d7 = n > 7 ? v128.load(dz, 112) : d0;
+  const d8 = n > 8 ? v128.load(dz, 128) : d0;
+  const d9 = n > 9 ? v128.load(dz, 144) : d0;
+  const d10 = n > 10 ? v128.load(dz, 160) : d0;
+  const d11 = n > 11 ? v128.load(dz, 176) : d0;
+  const d12 = n > 12 ? v128.load(dz, 192) : d0;
   for (; idx < end; idx += 4, val += 4) {
     const v = v128.load32_splat(val);
     const w = base + <usize>load<u32>(idx) * rowBytes;
@@ -83,6 +99,11 @@ export function firstLayerSlice(H: Header, L: Layer, s: i32, lo: i32, hi: i32, b
     if (n > 5) v128.store(w, madd(v, d5, v128.load(w, 80)), 80);
     if (n > 6) v128.store(w, madd(v, d6, v128.load(w, 96)), 96);
     if (n > 7) v128.store(w, madd(v, d7, v128.load(w, 112)), 112);
+    if (n > 8) v128.store(w, madd(v, d8, v128.load(w, 128)), 128);
+    if (n > 9) v128.store(w, madd(v, d9, v128.load(w, 144)), 144);
+    if (n > 10) v128.store(w, madd(v, d10, v128.load(w, 160)), 160);
+    if (n > 11) v128.store(w, madd(v, d11, v128.load(w, 176)), 176);
+    if (n > 12) v128.store(w, madd(v, d12, v128.load(w, 192)), 192);
   }
 }
 
