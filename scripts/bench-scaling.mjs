@@ -152,7 +152,7 @@ async function printProjection() {
     const items = Object.entries(m.items).map(([T, x]) => `${T}: ${(x.rowsNs / 1000).toFixed(0)} + ${(x.slicesNs / 1000).toFixed(0)}`).join(', ');
     console.log(`bs ${m.bs}: serial ${(m.serialNs / 1000).toFixed(1)} us a step; reading what another core wrote adds ${(100 * m.remoteParams).toFixed(0)}% to the rows pass (parameters), ${(100 * m.remoteFactors).toFixed(0)}% to the slices pass (factors); all items at one thread, rows + slices (us), by the cut for T threads: ${items}`);
   }
-  console.log('\n| bs | cores | row items | slices | rows pass (us) | slices pass (us) | step (us) | samples/s | speedup (projected) |');
+  console.log('\n| bs | cores | row items | slices | rows done at (us) | slices done after that (us) | step (us) | samples/s | speedup (projected) |');
   console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const p of r.projection) {
     console.log(`| ${p.bs} | ${p.threads} | ${p.rowItems} | ${p.slices} | ${p.rowsUs.toFixed(1)} | ${p.slicesUs.toFixed(1)} | ${p.stepUs.toFixed(1)} | ${Math.round(p.samplesPerSecond).toLocaleString('en-US')} | ${p.speedup.toFixed(2)} |`);

@@ -11,11 +11,13 @@
 //     pass re-reading parameters the other core's slices just updated, and the slices pass reading
 //     factors the other core's rows just wrote. A projection from one-thread item times alone would
 //     leave these out and flatter the result.
-// Projected: each phase as T threads claiming its items in order, each item going to the thread
-// free first, every item slowed by the remote-read share ((T - 1) / T of what it reads was written
-// elsewhere) and paying a claim; a phase ends one word-latency after its last item. The step is the
-// serial time plus both phases. It assumes T dedicated cores that do not slow each other (no shared
-// cache or memory bandwidth limit), which real machines only approach.
+// Projected: T threads claiming the items in order, each item going to the thread free first, every
+// item slowed by the remote-read share ((T - 1) / T of what it reads was written elsewhere) and
+// paying a claim. As in the engine, a thread that finds no row item left starts on the slices, and a
+// slice goes through the batch row item by row item, never ahead of the item's end; the step ends
+// one word-latency after its last slice, and adds the serial time. It assumes T dedicated cores that
+// do not slow each other (no shared cache or memory bandwidth limit), which real machines only
+// approach.
 import { Worker } from 'node:worker_threads';
 import { median } from './bursts.mjs';
 
@@ -50,25 +52,37 @@ export async function project({ libUrl, data, arena, batchSizes, threadCounts, s
 const sum = (xs) => xs.reduce((a, b) => a + b, 0);
 
 /**
- * One step on T threads: each phase's items claimed in order by the thread free first (the
- * coordinator starts at once, the others one word-latency later, when they see the step), each
- * item slowed by the share of its reads another core wrote, plus a claim.
+ * One step on T threads. Row items are claimed in order by the thread free first (the coordinator
+ * starts at once, the others one word-latency later, when they see the step); then the slices,
+ * costliest first, each going through the row items in order at its own pace but never past the end
+ * of an item not yet done. Every item is slowed by the share of its reads another core wrote, and
+ * pays a claim. Returns the times (ns) the rows end, the slices end, and the step.
  */
 function simulate(plan, T, costs, wordNs) {
   const remote = (T - 1) / T;
   const claimNs = T > 1 ? wordNs : 0;
-  const phase = (items, slowdown) => {
-    const free = Array.from({ length: T }, (_, t) => (t === 0 ? 0 : wordNs));
-    for (const ns of items) {
-      let t = 0;
-      for (let i = 1; i < T; i++) if (free[i] < free[t]) t = i;
-      free[t] += ns * (1 + slowdown * remote) + claimNs;
-    }
-    return Math.max(...free) + (T > 1 ? wordNs : 0);
+  const free = Array.from({ length: T }, (_, t) => (t === 0 ? 0 : wordNs));
+  const earliest = () => {
+    let t = 0;
+    for (let i = 1; i < T; i++) if (free[i] < free[t]) t = i;
+    return t;
   };
-  const rows = phase(plan.rows, costs.remoteParams);
-  const slices = phase(plan.slices, costs.remoteFactors);
-  return { rows, slices, step: costs.serialNs + rows + slices };
+  const rowEnd = plan.rows.map((ns) => {
+    const t = earliest();
+    free[t] += ns * (1 + costs.remoteParams * remote) + claimNs;
+    return free[t] + (T > 1 ? wordNs : 0); // when another thread sees the item's rows marked ready
+  });
+  const rows = Math.max(...rowEnd);
+  const share = plan.rowShare; // each row item's share of the batch's rows
+  for (const ns of plan.slices) {
+    const t = earliest();
+    const work = ns * (1 + costs.remoteFactors * remote);
+    let at = free[t] + claimNs;
+    for (let c = 0; c < rowEnd.length; c++) at = Math.max(at, rowEnd[c]) + work * share[c];
+    free[t] = at;
+  }
+  const slices = Math.max(...free) + (T > 1 ? wordNs : 0);
+  return { rows, slices: slices - rows, step: costs.serialNs + slices };
 }
 
 /**
@@ -103,7 +117,8 @@ function itemTimes(lib, data, arena, bs, threadCounts, steps) {
     }
     at = (at + bs) % data.train.n;
   }
-  return new Map(cuts.map((c) => [c.T, { rows: c.rowT.map(median), slices: c.sliceT.map(median) }]));
+  const share = (n) => Array.from({ length: n }, (_, i) => (Math.floor(((i + 1) * bs) / n) - Math.floor((i * bs) / n)) / bs);
+  return new Map(cuts.map((c) => [c.T, { rows: c.rowT.map(median), slices: c.sliceT.map(median), rowShare: share(c.nRows) }]));
 }
 
 /** The batch of bs rows in data order from `at`, wrapping; returns where the next starts. */
@@ -147,8 +162,8 @@ async function engineSerial(lib, data, arena, steps, batchRows) {
     for (let s = 0; s < S; s++) k.updateSlice(s, bs, SGD_STILL);
   };
   const diffs = [];
-  const reps = Math.max(5, Math.round(steps / 10));
-  for (let round = 0; round < 30; round++) {
+  const reps = 20;
+  for (let round = 0; round < Math.max(100, steps); round++) {
     let t = performance.now();
     for (let i = 0; i < reps; i++) await engine.step(ids, SGD_STILL);
     const viaEngine = (performance.now() - t) / reps;
@@ -239,7 +254,7 @@ async function remoteReads(lib, data, arena, bs, steps) {
     return performance.now() - t;
   };
   const t = { rowsLocal: [], rowsRemote: [], slicesLocal: [], slicesRemote: [] };
-  const reps = Math.max(40, steps);
+  const reps = Math.max(200, steps);
   for (let i = 0; i < reps; i++) {
     slicesHere();
     t.rowsLocal.push(timed(rowsHere));

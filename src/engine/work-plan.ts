@@ -13,8 +13,16 @@ import type { ParamStorage } from '../kernels/param-storage.js';
 export const ROW_ITEMS_PER_THREAD = 4;
 /** The most rows in one training row item. */
 export const MAX_ITEM_ROWS = 64;
-/** Slices per computing thread (before the cuts at layer ends). */
-export const SLICES_PER_THREAD = 4;
+/**
+ * Slices shrink as the cut goes on (guided self-scheduling): each takes a thread's share of what is
+ * left, but no less than 1/SMALLEST_SHARE of a thread's share of the whole. The threads claim the
+ * costliest first, so the last slices claimed, while the other threads finish theirs, are the small
+ * ones: about T ln 8 + a few slices in all for T threads. Every slice costs a little for each batch
+ * row, whether the row has inputs in it or not, so fewer slices make less work: halving the
+ * smallest slice (and its share of what is left) cost more than the shorter wait for the last ones
+ * gained (`npm run bench:scaling -- --project`).
+ */
+const SMALLEST_SHARE = 8;
 /** Rows per evaluation item (the cut is fixed: the items' sums are added in item order). */
 export const EVAL_ITEM_ROWS = 500;
 /**
@@ -84,8 +92,7 @@ export function sliceRows(storage: ParamStorage, l: number): number {
 }
 
 /**
- * Cuts the parameters into about SLICES_PER_THREAD * threads slices of near-equal cost, never across
- * a layer. The cost of a gradient row is its multiply-adds over the batch (for a transposed first
+ * Cuts the parameters into slices of decreasing cost (SMALLEST_SHARE), never across a layer, each slice's accumulator within MAX_ACC_FLOATS. The cost of a gradient row is its multiply-adds over the batch (for a transposed first
  * layer, its input's non-zero rows: `inputDensity`, the share of training rows where input k is not
  * zero) plus its update; hidden layers' inputs are taken as half zero. The costs only balance the
  * slices: any cut gives the same bytes.
@@ -112,7 +119,9 @@ export function planSlices(storage: ParamStorage, inputDensity: Float64Array | n
     return c;
   });
   const total = costs.reduce((sum, c) => sum + c.reduce((a, b) => a + b, 0), 0);
-  const target = total / (SLICES_PER_THREAD * threads);
+  let left = total;
+  let target = total / threads;
+  const smallest = total / (SMALLEST_SHARE * threads);
   const slices: Slice[] = [];
   let accFloats = 0;
   costs.forEach((c, l) => {
@@ -130,6 +139,8 @@ export function planSlices(storage: ParamStorage, inputDensity: Float64Array | n
         // a transposed layer's bias row is the buffer's last row; a slice of output rows keeps a bias sum a row
         const acc = t.transposed ? (Math.min(end, layout.linears[l].nIn) - lo + 1) * t.stride : (end - lo) * (t.stride + 1);
         accFloats = Math.max(accFloats, acc);
+        left -= cost;
+        target = Math.max(smallest, left / threads);
         lo = end;
         cost = 0;
       }
