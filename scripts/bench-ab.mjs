@@ -31,7 +31,7 @@ const builds = [
 ];
 for (const b of builds) {
   b.arena = new b.lib.Arena();
-  b.data = b.lib.loadMnist({ alloc: b.lib.arenaAllocator(b.arena) });
+  b.data = b.lib.loadMnist({ alloc: b.lib.arenaAllocator(b.arena) }); // each build lays out its own data (an earlier build may have no prepareTraining)
 }
 const SGD = { lr: 0.05, momentum: 0, weightDecay: 0 };
 const rows = [];

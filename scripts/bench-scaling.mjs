@@ -21,7 +21,9 @@
 import { Worker } from 'node:worker_threads';
 import { parseArgs } from 'node:util';
 import { availableParallelism } from 'node:os';
-import { Arena, KERNELS, arenaAllocator, loadMnist } from '../dist/index.js';
+import * as lib from '../dist/index.js';
+import { median } from './lib/bursts.mjs';
+import { sharedMnist } from './lib/mnist.mjs';
 import { inOrderTrainer } from './in-order-trainer.mjs';
 import { RUN, RUNNING, STEPS, WORDS } from './side-trainer.mjs';
 
@@ -48,7 +50,6 @@ if (values.project) {
 const threadList = values.threads.split(',').map(Number);
 const rounds = Number(values.rounds);
 const SGD = { lr: 0.05, momentum: 0, weightDecay: 0 };
-const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 /** Lower ends of the ceiling groups: below 1.7, 1.7 to 1.8, 1.8 to 1.9, 1.9 and up. */
 const CEILING_BINS = [0, 1.7, 1.8, 1.9];
 if (values.ceiling && threadList[0] !== 1) {
@@ -56,8 +57,7 @@ if (values.ceiling && threadList[0] !== 1) {
   process.exit(2);
 }
 
-const arena = new Arena();
-const data = loadMnist({ alloc: arenaAllocator(arena) });
+const { arena, data } = sharedMnist(lib, values.kernel);
 const side = values.ceiling ? sideTrainer() : null;
 const rows = [];
 for (const bs of values.bs.split(',').map(Number)) {
@@ -135,9 +135,7 @@ if (values.json) {
 /** The projection (scripts/lib/projection.mjs), as a Markdown table or JSON. */
 async function printProjection() {
   const { project } = await import('./lib/projection.mjs');
-  const arena = new Arena();
-  const mnist = loadMnist({ alloc: arenaAllocator(arena) });
-  const data = { ...mnist, train: KERNELS.wasm.prepareTraining(mnist.train, arenaAllocator(arena)) };
+  const { arena, data } = sharedMnist(lib);
   const given = (name) => process.argv.some((a) => a === `--${name}` || a.startsWith(`--${name}=`));
   const threadCounts = given('threads') ? values.threads.split(',').map(Number) : [2, 4, 8, 16];
   const batchSizes = given('bs') ? values.bs.split(',').map(Number) : [50, 128, 512];

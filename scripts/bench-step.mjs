@@ -2,7 +2,8 @@
 // {samplesPerSecond, maxRssMB} as JSON. Run by scripts/bench.mjs; usable alone:
 //   node scripts/bench-step.mjs --threads 2 --bs 50 --steps 2000 --warmup 200 --warmup-seconds 2 --kernel js
 import { parseArgs } from 'node:util';
-import { Arena, arenaAllocator, loadMnist } from '../dist/index.js';
+import * as lib from '../dist/index.js';
+import { sharedMnist } from './lib/mnist.mjs';
 import { inOrderTrainer } from './in-order-trainer.mjs';
 
 const { values } = parseArgs({
@@ -21,8 +22,7 @@ const steps = Number(values.steps);
 const warmup = Number(values.warmup);
 const SGD = { lr: 0.1, momentum: 0, weightDecay: 0 };
 
-const arena = new Arena();
-const data = loadMnist({ alloc: arenaAllocator(arena) });
+const { arena, data } = sharedMnist(lib, values.kernel);
 const { engine, nextBatch } = inOrderTrainer(data, arena, { threads, batchSize: bs, kernel: values.kernel });
 
 // Warm up for `warmup` steps and at least `warmup-seconds`: V8 keeps optimising JavaScript on its

@@ -1,10 +1,13 @@
 // `npm run bench`: training throughput for threads 1, 2, 4, 8 at batch sizes 50 and 512, each a
 // median of 7 repeats run side by side (the repeats interleave the configurations, so a noisy
 // moment on a shared machine hits them all), with speedup, efficiency and peak RSS; the speedup
-// measured again inside one process (scripts/bench-scaling.mjs); and the lesson's numpy loop on the
-// same data where python3 with numpy is present. Writes a JSON file and an SVG chart and prints a
-// Markdown table.
+// measured again inside one process (scripts/bench-scaling.mjs); the speedup projected for 4, 8 and
+// 16 dedicated cores (bench-scaling --project); and the lesson's numpy loop on the same data where
+// python3 with numpy is present. With --baseline DIR (another build's dist/), also this build
+// against that one, taking turns in one process (scripts/bench-ab.mjs). Writes a JSON file and an
+// SVG chart and prints Markdown tables.
 //   npm run bench -- --kernel js --repeats 3 --out docs
+//   npm run bench -- --baseline /tmp/base/dist
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
@@ -12,6 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { chartSvg } from './bench-chart.mjs';
+import { median } from './lib/bursts.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const { values } = parseArgs({
@@ -22,6 +26,7 @@ const { values } = parseArgs({
     repeats: { type: 'string', default: '7' },
     samples: { type: 'string', default: '100000' },
     out: { type: 'string', default: join(root, 'docs') },
+    baseline: { type: 'string' },
   },
 });
 const threadList = values.threads.split(',').map(Number);
@@ -59,7 +64,6 @@ function numpy(bs) {
   return JSON.parse(r.stdout);
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const haveNumpy = spawnSync('python3', ['-c', 'import numpy'], { encoding: 'utf8' }).status === 0;
 if (!haveNumpy) console.error('python3 with numpy not found: the numpy comparison is left out');
 
@@ -84,6 +88,14 @@ for (let r = 0; r < repeats; r++) {
 const scalingRounds = values.kernel === 'js' ? 5 : 30;
 const scalingArgs = ['--threads', values.threads, '--bs', values.bs, '--kernel', values.kernel, '--json', '--burst', values.kernel === 'js' ? '500' : '10000', '--rounds', String(scalingRounds), ...(threadList[0] === 1 ? [] : ['--no-ceiling'])];
 const scaling = JSON.parse(execFileSync(process.execPath, [join(root, 'scripts/bench-scaling.mjs'), ...scalingArgs], { encoding: 'utf8' }));
+
+// The projection to more cores than this machine has, from costs measured here.
+const projection = values.kernel === 'wasm' ? JSON.parse(execFileSync(process.execPath, [join(root, 'scripts/bench-scaling.mjs'), '--project', '--json', '--bs', `${[...new Set([...bsList, 128])].sort((a, b) => a - b).join(',')}`, '--threads', '2,4,8,16'], { encoding: 'utf8' })) : null;
+
+// This build against another, in one process: paired ratios per thread count and batch size.
+const vsBaseline = values.baseline
+  ? JSON.parse(execFileSync(process.execPath, [join(root, 'scripts/bench-ab.mjs'), '--baseline', values.baseline, '--threads', threadList.filter((t) => t <= 2).join(','), '--bs', values.bs, '--rounds', '40', '--json'], { encoding: 'utf8' }))
+  : null;
 
 const machine = {
   cpu: cpus()[0]?.model ?? 'unknown',
@@ -139,13 +151,21 @@ for (const r of results) {
   if (r.system === 'numpy') lines.push(`| ${r.bs} | 1 (numpy) | ${fmt(r.samplesPerSecond)} | | | | | | 1.00 |`);
   else lines.push(`| ${r.bs} | ${r.threads} | ${fmt(r.samplesPerSecond)} | ${r.speedup.toFixed(2)} | ${(100 * r.efficiency).toFixed(0)}% | ${r.speedupOneProcess?.toFixed(2) ?? 'n/a'} | ${r.sideBySide?.toFixed(2) ?? ''} | ${fmt(r.peakRssMB)} | ${r.vsNumpy ? r.vsNumpy.toFixed(2) : 'n/a'} |`);
 }
-const table = lines.join('\n');
 mkdirSync(values.out, { recursive: true });
-writeFileSync(join(values.out, 'benchmark.json'), `${JSON.stringify({ machine, kernel: values.kernel, repeats, samples, numpyEnvDropped, results }, null, 2)}\n`);
+if (projection) {
+  lines.push('', `Projected for dedicated cores from costs measured here (bench-scaling --project; shared word ${projection.measured.wordNs.toFixed(0)} ns):`, '', '| bs | cores | row items | slices | step (us) | samples/s | speedup (projected) |', '|---:|---:|---:|---:|---:|---:|---:|');
+  for (const p of projection.projection) lines.push(`| ${p.bs} | ${p.threads} | ${p.rowItems} | ${p.slices} | ${p.stepUs.toFixed(1)} | ${fmt(p.samplesPerSecond)} | ${p.speedup.toFixed(2)} |`);
+}
+if (vsBaseline) {
+  lines.push('', `Against ${values.baseline}, taking turns in one process (bench-ab, median of 40 paired ratios):`, '', '| bs | threads | this (samples/s) | baseline (samples/s) | this / baseline |', '|---:|---:|---:|---:|---:|');
+  for (const r of vsBaseline) lines.push(`| ${r.bs} | ${r.threads} | ${fmt(r.samplesPerSecond)} | ${fmt(r.baselineSamplesPerSecond)} | ${r.speedup.toFixed(3)} |`);
+}
+const report = lines.join('\n');
+writeFileSync(join(values.out, 'benchmark.json'), `${JSON.stringify({ machine, kernel: values.kernel, repeats, samples, numpyEnvDropped, results, projection, vsBaseline }, null, 2)}\n`);
 const series = bsList.map((bs) => ({
   label: `bs ${bs}`,
   points: results.filter((r) => r.bs === bs && !r.system).map((r) => [r.threads, r.samplesPerSecond]),
   numpy: results.find((r) => r.bs === bs && r.system === 'numpy')?.samplesPerSecond,
 }));
 writeFileSync(join(values.out, 'benchmark.svg'), chartSvg(`Training throughput, kernel ${values.kernel} (${machine.cores} cores)`, series, machine.cores));
-console.log(table);
+console.log(report);

@@ -8,7 +8,8 @@
 //   [RUNNING]  1 while this thread is training (it has seen RUN = 1 and started a step)
 //   [STEPS]    training steps finished since the start (the main thread reads it around a burst)
 import { parentPort, workerData } from 'node:worker_threads';
-import { Arena, arenaAllocator, loadMnist } from '../dist/index.js';
+import * as lib from '../dist/index.js';
+import { sharedMnist } from './lib/mnist.mjs';
 import { inOrderTrainer } from './in-order-trainer.mjs';
 
 export const RUN = 0;
@@ -19,8 +20,7 @@ export const WORDS = 3;
 if (parentPort) {
   const { ctl, kernel } = workerData;
   const SGD = { lr: 0.05, momentum: 0, weightDecay: 0 };
-  const arena = new Arena();
-  const data = loadMnist({ alloc: arenaAllocator(arena) });
+  const { arena, data } = sharedMnist(lib, kernel);
   // a message gives the batch size: a new trainer, until RUN = -1 closes it
   parentPort.on('message', async (bs) => {
     const { engine, nextBatch } = inOrderTrainer(data, arena, { threads: 1, batchSize: bs, kernel });

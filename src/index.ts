@@ -46,7 +46,7 @@ export { Arena } from './engine/arena.js';
 export { arenaAllocator } from './engine/arena-allocator.js';
 export { Engine } from './engine/engine.js';
 export { SharedState, type SplitName } from './engine/shared-state.js';
-export { planSlices, rowItemCount, rowsPerItem, evalItemCount, type Slice, type SlicePlan } from './engine/work-plan.js';
+export { planSlices, inputDensity, rowItemCount, rowsPerItem, itemStart, evalItemCount, type Slice, type SlicePlan } from './engine/work-plan.js';
 export type { BatchFactors } from './engine/batch-factors.js';
 
 // reports
