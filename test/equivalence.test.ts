@@ -5,8 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { Arena, arenaAllocator, createTrainer, fit, headSplit, loadMnist } from '../dist/index.js';
 import { figures, runCli } from './helpers/cli.js';
 
-// Byte-identical results whatever the thread count: the chunk cut depends on the batch alone, and
-// chunks are reduced in chunk order.
+// Byte-identical results whatever the thread count: a row's values depend on that row alone, and
+// every gradient element is summed over the batch rows in row order, whatever the work's cut.
 const dir = mkdtempSync(join(tmpdir(), 'mlp-equiv-'));
 
 /**
@@ -26,8 +26,10 @@ async function train(threads: number, extra: string[], cores?: number): Promise<
 
 describe('thread-count equivalence through the CLI', () => {
   for (const extra of [
-    ['--steps', '30', '--bs', '50'], // 2 chunks per batch
-    ['--epochs', '1', '--bs', '130', '--hidden', '20,12'], // 3 chunks, a partial last batch, two hidden layers
+    ['--steps', '30', '--bs', '50'], // the lesson's batch
+    ['--epochs', '1', '--bs', '130', '--hidden', '20,12'], // a partial last batch, two hidden layers
+    ['--steps', '40', '--bs', '64', '--momentum', '0.9', '--wd', '0.0005', '--lr', '0.05'], // momentum and weight decay
+    ['--steps', '10', '--bs', '50', '--kernel', 'js', '--momentum', '0.5'], // the reference kernel
   ]) {
     it(`gives byte-identical weights and figures for 1, 2, 3 and 8 threads (${extra.join(' ')})`, async () => {
       const runs = [];

@@ -46,7 +46,8 @@ async function run(c: Case, threads: number) {
 
 const cases: Case[] = [
   { name: 'bs 1', data: subset(60, 200), hidden: [50], bs: 1, epochs: 1, threads: [1, 3] },
-  { name: 'the whole training split in one batch (64 chunks)', data: subset(5000, 200), hidden: [50], bs: 5000, epochs: 3, threads: [1, 3] },
+  { name: 'the whole training split in one batch', data: subset(5000, 200), hidden: [50], bs: 5000, epochs: 3, threads: [1, 3] },
+  { name: 'bs 50,000: the classic training split in one batch', data: subset(50_000, 200), hidden: [50], bs: 50_000, epochs: 1, maxSteps: 1, threads: [1, 3] },
   { name: 'a batch size that does not divide the data (last batch 100 of 300)', data: subset(1000, 200), hidden: [50], bs: 300, epochs: 2, threads: [1, 2, 3] },
   { name: 'hidden 1', data: subset(500, 100), hidden: [1], bs: 50, epochs: 1, threads: [1, 3] },
   { name: 'hidden 7', data: subset(500, 100), hidden: [7], bs: 50, epochs: 1, threads: [1, 3] },

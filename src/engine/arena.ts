@@ -1,6 +1,6 @@
 /**
  * One shared WebAssembly.Memory that holds everything the threads share: the dataset, the parameters,
- * the gradient slots and the step's batch indices. It is handed to each worker once; after that a
+ * the step's batch indices and its per-row factors. It is handed to each worker once; after that a
  * task names a region by its offset, never carries data. Being a wasm memory, a WebAssembly kernel
  * can read and write the same bytes directly (its buffer is a SharedArrayBuffer).
  *
