@@ -41,4 +41,28 @@ describe('bench:scaling', () => {
     expect(refused.code).not.toBe(0);
     expect(refused.stderr.trim().split('\n')).toEqual([expect.stringContaining('start --threads with 1')]);
   }, 120_000);
+
+  it('--project projects each core count from measured costs, labelled a projection', async () => {
+    const r = await runCli(SCRIPT, ['--project', '--bs', '50', '--threads', '2,4', '--steps', '5', '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    type Row = { bs: number; threads: number; rowItems: number; slices: number; stepUs: number; samplesPerSecond: number; speedup: number };
+    const out = JSON.parse(r.stdout) as { measured: { wordNs: number; perBatch: { bs: number; serialNs: number; remoteParams: number; remoteFactors: number }[] }; projection: Row[] };
+    expect(out.measured.wordNs).toBeGreaterThan(0);
+    expect(out.measured.perBatch.map((m) => m.bs)).toEqual([50]);
+    for (const m of out.measured.perBatch) for (const v of [m.serialNs, m.remoteParams, m.remoteFactors]) expect(v).toBeGreaterThanOrEqual(0);
+    expect(out.projection.map((p) => [p.bs, p.threads])).toEqual([
+      [50, 2],
+      [50, 4],
+    ]);
+    for (const p of out.projection) {
+      expect(p.rowItems).toBeGreaterThanOrEqual(2 * p.threads);
+      expect(p.stepUs).toBeGreaterThan(0);
+      // more than one core's speed, and not much more than T cores' (the item times are medians of noisy timings)
+      expect(p.speedup).toBeGreaterThan(1);
+      expect(p.speedup).toBeLessThanOrEqual(1.1 * p.threads);
+    }
+    const text = await runCli(SCRIPT, ['--project', '--bs', '50', '--threads', '2', '--steps', '5']);
+    expect(text.stdout).toMatch(/^A projection, not a measurement/);
+  }, 120_000);
 });

@@ -2,6 +2,7 @@
 // gradients, summed in row order from the factors the rows pass left (each row's gradient is
 // dW_r = dout_r ⊗ in_r, db_r = dout_r), and the SGD update of those parameters in place. Each sum
 // runs over the rows 0, 1, ..., B - 1 whichever slice holds the element, so no cut changes a byte.
+// (The `switch` arms that pass each block width as a literal: see rows.ts.)
 
 import { Header, Layer } from './layout';
 import { rowReady } from './ready';
