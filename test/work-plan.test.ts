@@ -83,3 +83,31 @@ describe('the slice plan', () => {
     }
   });
 });
+
+describe('the per-batch factor buffers', () => {
+  it('take what factorBytes says: 508 bytes a row for 784-50-10 at one thread, 4.2 KB at hidden 513', async () => {
+    const { Arena } = await import('../src/engine/arena.js');
+    const { allocFactors, factorBytes } = await import('../src/engine/batch-factors.js');
+    for (const [sizes, bs] of [
+      [[784, 50, 10], 50],
+      [[784, 513, 10], 1000],
+      [[785, 32, 16, 8, 10], 7],
+    ] as [number[], number][]) {
+      for (const kernel of ['wasm', 'js'] as KernelName[]) {
+        const storage = KERNELS[kernel].storage(mlpLayout(sizes));
+        const plan = planSlices(storage, density(sizes[0]), bs, 1);
+        const cuts = KERNELS[kernel].cutsLists ? plan.firstLayerBounds.length : 0;
+        const arena = new Arena();
+        const before = arena.byteLength;
+        const r = allocFactors(arena, storage, bs, cuts);
+        const regions = [...r.inputs, ...r.douts, r.loss, r.correct, r.ready, ...(r.listCuts ? [r.listCuts] : [])];
+        const bytes = regions.reduce((n, x) => n + x.length * (x.type === 'f64' ? 8 : 4), 0);
+        expect(bytes).toBe(factorBytes(storage, bs, cuts));
+        expect(arena.byteLength - before).toBeGreaterThanOrEqual(bytes);
+      }
+    }
+    const mnist = KERNELS.wasm.storage(mlpLayout([784, 50, 10]));
+    expect(factorBytes(mnist, 1, 7)).toBe(508);
+    expect(factorBytes(KERNELS.wasm.storage(mlpLayout([784, 513, 10])), 1, 7)).toBe(4220);
+  });
+});
