@@ -13,6 +13,9 @@ import { EVAL_ITEM_ROWS, MAX_ITEM_ROWS, evalItemCount, inputDensity, planSlices,
 
 export type SplitName = (typeof SPLIT_IDS)[number];
 
+/** The most rows one kernel call is given: a training row item, or an evaluation item. */
+const MAX_CALL_ROWS = Math.max(MAX_ITEM_ROWS, EVAL_ITEM_ROWS);
+
 interface SplitRegions {
   x: Region;
   y: Region;
@@ -122,7 +125,7 @@ export class SharedState {
       }
       this.splits[name] = split;
     }
-    this.maxRows = Math.max(MAX_ITEM_ROWS, EVAL_ITEM_ROWS);
+    this.maxRows = MAX_CALL_ROWS;
   }
 
   /** The slice plan the steps use. */
@@ -162,8 +165,7 @@ export class SharedState {
     const computing = opts.planThreads ?? Math.max(1, Math.min(threads, coreCount()));
     const train = data.train;
     const plan = planSlices(storage, inputDensity(train.x, train.n, train.nIn), batchSize, computing);
-    const maxRows = Math.max(MAX_ITEM_ROWS, EVAL_ITEM_ROWS);
-    const scratchBytes = definition.scratchBytes(storage, plan, maxRows);
+    const scratchBytes = definition.scratchBytes(storage, plan, MAX_CALL_ROWS);
     const splits: Partial<Record<SplitName, SplitRegions>> = {};
     let items = 1;
     let maxSplitRows = 0;
