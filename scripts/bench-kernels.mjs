@@ -12,7 +12,7 @@ import { sharedMnist } from './lib/mnist.mjs';
 
 const REPEATS = 7;
 const SIZES = [784, 50, 10];
-const STILL = { lr: 0, momentum: 0, weightDecay: 0 }; // the update writes every parameter and changes none
+const STILL = { lr: 0, momentum: 0, weightDecay: 0, noiseStd: 0, noiseSeed: 0, noiseStep: 0 }; // the update writes every parameter and changes none
 
 const { SharedState, initParams, itemStart, rowItemCount, Rng } = lib;
 const { arena, data } = sharedMnist(lib);
@@ -57,7 +57,7 @@ for (const [name, kernelName, make] of kernels) {
       for (let c = 0; c < items; c++) k.trainRows(itemStart(bs, items, c), itemStart(bs, items, c + 1), step);
     };
     const slicesPass = () => {
-      for (let s = 0; s < state.plan.slices.length; s++) k.updateSlice(s, bs, STILL, step);
+      for (let s = 0; s < state.plan.slices.length; s++) k.updateSlice(s, bs, { ...STILL, meanOver: bs }, step);
     };
     rowsPass();
     const reps = name === 'js' ? 3 : 30;

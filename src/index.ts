@@ -35,7 +35,7 @@ export { ParamStorage } from './kernels/param-storage.js';
 export { KERNEL_NAMES } from './kernels/kernel.js';
 
 // training
-export { sgdStep, type SgdOptions } from './optim/sgd.js';
+export { sgdStep, type SgdOptions, type UpdateOptions } from './optim/sgd.js';
 export { SequentialSampler, RandomSampler, type Sampler } from './train/sampler.js';
 export { DataLoader } from './train/data-loader.js';
 export { fit, validate, type Callback, type FitOptions, type FitResult, type EpochEvent, type StepEvent } from './train/fit.js';
@@ -44,7 +44,8 @@ export { createTrainer, DEFAULT_TRAINER_OPTIONS, type TrainerOptions } from './t
 // the parallel machinery
 export { Arena } from './engine/arena.js';
 export { arenaAllocator } from './engine/arena-allocator.js';
-export { Engine } from './engine/engine.js';
+export { Engine, type StepOptions } from './engine/engine.js';
+export { GaussianNoise, philox4x32 } from './privacy/noise.js';
 export { SharedState, type SplitName } from './engine/shared-state.js';
 export { planSlices, inputDensity, rowItemCount, rowsPerItem, itemStart, evalItemCount, type Slice, type SlicePlan } from './engine/work-plan.js';
 export type { BatchFactors } from './engine/batch-factors.js';

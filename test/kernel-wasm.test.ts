@@ -20,7 +20,7 @@ import { KERNEL_NAMES } from '../src/kernels/kernel.js';
 import { kernelModule } from '../src/kernels/wasm/module.js';
 import { WasmKernel } from '../src/kernels/wasm-kernel.js';
 import { Rng } from '../src/rng.js';
-import { bytes, caseData, caseState, meanGradient, referenceGradient, relErr, rowsPass, slicesPass, type Case } from './helpers/kernel-case.js';
+import { bytes, caseData, caseState, updateOptions, meanGradient, referenceGradient, relErr, rowsPass, slicesPass, type Case } from './helpers/kernel-case.js';
 
 const TOL = 1e-5;
 const VARIANTS = (['simd', 'relaxed'] as const).filter((v) => kernelModule(v) !== null);
@@ -222,7 +222,7 @@ describe('wasm kernel determinism across V8 tiers', () => {
            state.storage.store(model, state.params);
            state.momentum.fill(0);
            for (let lo = 0; lo < rows; lo += 5) k.trainRows(lo, Math.min(rows, lo + 5), r + 1);
-           for (let s = 0; s < state.plan.slices.length; s++) k.updateSlice(s, rows, { lr: 0.1, momentum: 0.9, weightDecay: 0.01 }, r + 1);
+           for (let s = 0; s < state.plan.slices.length; s++) k.updateSlice(s, rows, { lr: 0.1, momentum: 0.9, weightDecay: 0.01, meanOver: rows, noiseStd: 0, noiseSeed: 0, noiseStep: 0 }, r + 1);
            if (r === 0 || r === reps - 1) {
              const h = createHash('sha256');
              for (const a of [...state.factors.douts, ...state.factors.inputs, state.factors.loss, state.params, state.momentum]) h.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
@@ -328,8 +328,8 @@ describe('wasm kernel memory and errors', () => {
     expect(() => k.trainRows(0, c.rows + 1, 1)).toThrow(RangeError);
     expect(() => k.trainRows(-1, 2, 1)).toThrow(RangeError);
     expect(() => k.evaluate(state.split('valid'), 0, state.split('valid').n + 1)).toThrow(RangeError);
-    expect(() => k.updateSlice(state.plan.slices.length, c.rows, { lr: 0.1, momentum: 0, weightDecay: 0 }, 1)).toThrow(RangeError);
-    expect(() => k.updateSlice(0, c.rows, { lr: 0.1, momentum: 0.9, weightDecay: 0 }, 1)).toThrow(/momentum/);
+    expect(() => k.updateSlice(state.plan.slices.length, c.rows, updateOptions({ lr: 0.1, momentum: 0, weightDecay: 0 }, c.rows), 1)).toThrow(RangeError);
+    expect(() => k.updateSlice(0, c.rows, updateOptions({ lr: 0.1, momentum: 0.9, weightDecay: 0 }, c.rows), 1)).toThrow(/momentum/);
     expect(k.evaluate(state.split('valid'), 1, 1)).toEqual({ loss: 0, correct: 0 });
   });
 

@@ -4,7 +4,7 @@ import type { SharedState } from '../src/engine/shared-state.js';
 import type { Kernel } from '../src/kernels/kernel.js';
 import { kernelModule } from '../src/kernels/wasm/module.js';
 import { WasmKernel } from '../src/kernels/wasm-kernel.js';
-import { bytes, caseState, rowsPass, slicesPass, type Case } from './helpers/kernel-case.js';
+import { bytes, caseState, rowsPass, slicesPass, updateOptions, type Case } from './helpers/kernel-case.js';
 
 // Why a step's bytes do not depend on the thread count, checked phase by phase on each kernel:
 // - the rows pass: a row's values depend on that row alone, whatever rows share its call;
@@ -67,7 +67,7 @@ for (const k of KERNELS) {
       const c = CASES[0];
       const { state } = caseState(c, { kernel: k.kernel, planThreads: 2 });
       const kernel = k.make(state);
-      const opt = { lr: 0.1, momentum: 0, weightDecay: 0 };
+      const opt = updateOptions({ lr: 0.1, momentum: 0, weightDecay: 0 }, c.rows);
       kernel.trainRows(0, c.rows - 1, 5); // all but the last row
       const before = Buffer.from(bytes(state.params));
       for (let s = 0; s < state.plan.slices.length; s++) expect(kernel.updateSlice(s, c.rows, opt, 5)).toBe(false);

@@ -21,7 +21,7 @@
 import { Worker } from 'node:worker_threads';
 import { median } from './bursts.mjs';
 
-const SGD_STILL = { lr: 0, momentum: 0, weightDecay: 0 }; // writes every parameter, changes none: every repeat does the same work
+const SGD_STILL = { lr: 0, momentum: 0, weightDecay: 0, meanOver: 1, noiseStd: 0, noiseSeed: 0, noiseStep: 0 }; // writes every parameter, changes none: every repeat does the same work
 
 /**
  * Measures and projects. `libUrl` is the URL of the trainer's dist/index.js, `data` MNIST with its
@@ -106,12 +106,12 @@ function itemTimes(lib, data, arena, bs, threadCounts, steps) {
         const lo = Math.floor((i * bs) / c.nRows);
         const hi = Math.floor(((i + 1) * bs) / c.nRows);
         const t = performance.now();
-        c.k.trainRows(lo, hi);
+        c.k.trainRows(lo, hi, step + 1);
         c.rowT[i].push((performance.now() - t) * 1e6 - timer);
       }
       for (let s = 0; s < c.sliceT.length; s++) {
         const t = performance.now();
-        c.k.updateSlice(s, bs, SGD_STILL);
+        c.k.updateSlice(s, bs, SGD_STILL, step + 1);
         c.sliceT[s].push((performance.now() - t) * 1e6 - timer);
       }
     }
@@ -157,9 +157,11 @@ async function engineSerial(lib, data, arena, steps, batchRows) {
   const ids = loader.epoch().next().value;
   const nRows = lib.rowItemCount(bs, 1);
   const S = state.plan.slices.length;
+  let step = 1 << 30; // step numbers of their own, apart from the engine's
   const direct = () => {
-    for (let c = 0; c < nRows; c++) k.trainRows(Math.floor((c * bs) / nRows), Math.floor(((c + 1) * bs) / nRows));
-    for (let s = 0; s < S; s++) k.updateSlice(s, bs, SGD_STILL);
+    step++;
+    for (let c = 0; c < nRows; c++) k.trainRows(Math.floor((c * bs) / nRows), Math.floor(((c + 1) * bs) / nRows), step);
+    for (let s = 0; s < S; s++) k.updateSlice(s, bs, SGD_STILL, step);
   };
   const diffs = [];
   const reps = 20;
@@ -205,13 +207,13 @@ function helper(lib, state) {
     const k = state.kernel(1);
     const ctl = workerData.ctl;
     const bs = workerData.bs;
-    const still = { lr: 0, momentum: 0, weightDecay: 0 };
+    const still = { lr: 0, momentum: 0, weightDecay: 0, meanOver: 1, noiseStd: 0, noiseSeed: 0, noiseStep: 0 };
     for (;;) {
       Atomics.wait(ctl, 0, 0);
       const cmd = Atomics.load(ctl, 0);
       if (cmd === 3) break;
-      if (cmd === 1) k.trainRows(0, bs);
-      if (cmd === 2) for (let s = 0; s < state.plan.slices.length; s++) k.updateSlice(s, bs, still);
+      if (cmd === 1) k.trainRows(0, bs, 1);
+      if (cmd === 2) for (let s = 0; s < state.plan.slices.length; s++) k.updateSlice(s, bs, still, 1);
       Atomics.store(ctl, 0, 0);
       Atomics.notify(ctl, 0);
     }`;
@@ -244,9 +246,9 @@ async function remoteReads(lib, data, arena, bs, steps) {
   const k = state.kernel(0);
   const other = helper(lib, state);
   await new Promise((resolve) => setTimeout(resolve, 200));
-  const rowsHere = () => k.trainRows(0, bs);
+  const rowsHere = () => k.trainRows(0, bs, 1);
   const slicesHere = () => {
-    for (let s = 0; s < state.plan.slices.length; s++) k.updateSlice(s, bs, SGD_STILL);
+    for (let s = 0; s < state.plan.slices.length; s++) k.updateSlice(s, bs, SGD_STILL, 1);
   };
   const timed = (f) => {
     const t = performance.now();

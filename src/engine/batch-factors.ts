@@ -12,6 +12,8 @@ import { viewOf, type Arena, type Region } from './arena.js';
  *   douts[l]   [maxBatch, outStride[l]]  dout_r of layer l: d loss_r / d (layer l's output, before its ReLU)
  *   loss       [maxBatch] f64            loss_r = logsumexp(z_r) - z_r[y_r]
  *   correct    [maxBatch] i32            1 when row r's largest logit is its label
+ *   norm       [maxBatch] f64            the L2 norm of row r's whole per-sample gradient, before any clipping:
+ *                                        ||g_r||^2 = sum over layers of ||dout_r||^2 (||in_r||^2 + 1)
  *   ready      [maxBatch] i32            the step whose rows pass last wrote row r (an atomic store
  *                                        after the row's factors: a slice reads a row once it is ready)
  *   listCuts   [maxBatch, cutStride]     for a transposed first layer: where row r's non-zero input
@@ -26,6 +28,7 @@ export interface BatchFactors {
   outStride: number[];
   loss: Float64Array;
   correct: Int32Array;
+  norm: Float64Array;
   ready: Int32Array;
   listCuts: Int32Array | null;
   cutStride: number;
@@ -39,6 +42,7 @@ export interface FactorRegions {
   outStride: number[];
   loss: Region;
   correct: Region;
+  norm: Region;
   ready: Region;
   listCuts: Region | null;
   cutStride: number;
@@ -59,6 +63,7 @@ export function allocFactors(arena: Arena, storage: ParamStorage, maxBatch: numb
     outStride,
     loss: arena.allocRegion('f64', maxBatch),
     correct: arena.allocRegion('i32', maxBatch),
+    norm: arena.allocRegion('f64', maxBatch),
     ready: arena.allocRegion('i32', maxBatch),
     listCuts: cutStride > 0 ? arena.allocRegion('i32', maxBatch * cutStride) : null,
     cutStride,
@@ -74,6 +79,7 @@ export function factorViews(memory: WebAssembly.Memory, r: FactorRegions): Batch
     outStride: r.outStride,
     loss: viewOf(memory, { ...r.loss, type: 'f64' }),
     correct: viewOf(memory, { ...r.correct, type: 'i32' }),
+    norm: viewOf(memory, { ...r.norm, type: 'f64' }),
     ready: viewOf(memory, { ...r.ready, type: 'i32' }),
     listCuts: r.listCuts && viewOf(memory, { ...r.listCuts, type: 'i32' }),
     cutStride: r.cutStride,
@@ -83,7 +89,7 @@ export function factorViews(memory: WebAssembly.Memory, r: FactorRegions): Batch
 /** Bytes the factor buffers take for batches of maxBatch rows (for the README's memory figures). */
 export function factorBytes(storage: ParamStorage, maxBatch: number, cutStride: number): number {
   const width = (n: number) => (storage.options.padded ? pad4(n) : n);
-  let perRow = 8 + 4 + 4 + 4 * cutStride;
+  let perRow = 8 + 4 + 8 + 4 + 4 * cutStride;
   storage.layout.linears.forEach((s, l) => (perRow += 4 * ((l === 0 ? 0 : width(s.nIn)) + width(s.nOut))));
   return perRow * maxBatch;
 }

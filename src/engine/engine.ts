@@ -2,6 +2,20 @@ import { RunError } from '../errors.js';
 import type { MlpLayout } from '../model/layout.js';
 import type { Stats } from '../nn/types.js';
 import type { SgdOptions } from '../optim/sgd.js';
+
+/**
+ * A training step's settings: SGD's, and optionally DP-SGD's (Opacus's semantics): each row's
+ * gradient clipped to `clip` in L2 norm, Gaussian noise of standard deviation `noiseStd` added to
+ * each summed element (drawn for `noiseStep` from `noiseSeed`: privacy/noise.ts), the sum divided
+ * by `meanOver` (default: the batch's rows; under Poisson sampling, the expected batch size).
+ */
+export interface StepOptions extends SgdOptions {
+  clip?: number;
+  meanOver?: number;
+  noiseStd?: number;
+  noiseSeed?: number;
+  noiseStep?: number;
+}
 import { WorkerPool, coreCount, spinnerCount } from './pool.js';
 import type { SharedState, SplitName } from './shared-state.js';
 import { Hyper, Op, Phase, Result, SPIN_MICROS, SPLIT_IDS, Word, openPhase, waitPhase } from './step-control.js';
@@ -79,17 +93,26 @@ export class Engine {
   /**
    * One SGD step on the samples whose ids are in `ids`: the rows pass (each row's forward and
    * backward), then the slices pass (the batch mean and the update). Returns the batch's summed loss
-   * and correct count (measured before the update), the rows' losses added in row order.
+   * and correct count (measured before the update), the rows' losses added in row order; each row's
+   * gradient norm is then in `state.factors.norm`. An empty batch (Poisson sampling can draw one)
+   * still takes a step: weight decay, momentum and noise apply.
    */
-  async step(ids: Int32Array, opt: SgdOptions): Promise<Stats> {
+  async step(ids: Int32Array, opt: StepOptions): Promise<Stats> {
     const bs = ids.length;
-    if (bs < 1 || bs > this.state.batch.length) throw new RangeError(`batch of ${bs} rows; this engine takes 1 to ${this.state.batch.length}`);
+    if (bs > this.state.batch.length) throw new RangeError(`batch of ${bs} rows; this engine takes at most ${this.state.batch.length}`);
+    const meanOver = opt.meanOver ?? bs;
+    if (!(meanOver > 0)) throw new RangeError('an empty batch needs meanOver, the expected batch size to divide by');
     this.state.batch.set(ids);
     if (opt.momentum !== 0 && this.state.momentum === null) throw new Error('momentum needs a state created with momentum: true');
     const hyper = this.state.hyper;
     hyper[Hyper.LR] = opt.lr;
     hyper[Hyper.MOMENTUM] = opt.momentum;
     hyper[Hyper.WEIGHT_DECAY] = opt.weightDecay;
+    hyper[Hyper.CLIP] = opt.clip ?? 0;
+    hyper[Hyper.MEAN_OVER] = meanOver;
+    hyper[Hyper.NOISE_STD] = opt.noiseStd ?? 0;
+    hyper[Hyper.NOISE_SEED] = opt.noiseSeed ?? 0;
+    hyper[Hyper.NOISE_STEP] = opt.noiseStep ?? 0;
     await this.run(Op.TRAIN, 0, bs, rowItemCount(bs, this.computing), this.state.plan.slices.length);
     const { loss: rowLoss, correct: rowCorrect } = this.state.factors;
     let loss = 0;

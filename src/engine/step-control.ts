@@ -60,11 +60,19 @@ export enum Op {
 
 export const SPLIT_IDS = ['train', 'valid', 'test'] as const;
 
-/** The step's optimizer settings, a shared float64 block the coordinator writes before each training step. */
+/** The step's settings, a shared float64 block the coordinator writes before each training step (StepOptions). */
 export enum Hyper {
   LR,
   MOMENTUM,
   WEIGHT_DECAY,
+  /** per-sample clipping norm (0: none) */
+  CLIP,
+  /** what the summed gradient is divided by */
+  MEAN_OVER,
+  /** DP noise: its standard deviation (0: none), seed and step */
+  NOISE_STD,
+  NOISE_SEED,
+  NOISE_STEP,
   COUNT,
 }
 

@@ -1,5 +1,5 @@
 import type { Kernel } from '../kernels/kernel.js';
-import type { SgdOptions } from '../optim/sgd.js';
+import type { UpdateOptions } from '../optim/sgd.js';
 import type { SharedState } from './shared-state.js';
 import { Hyper, Op, Phase, Result, SPIN_MICROS, SPLIT_IDS, Word, claim, finish, itemsOf, waitPhase } from './step-control.js';
 import { itemStart } from './work-plan.js';
@@ -14,7 +14,7 @@ import { itemStart } from './work-plan.js';
  * as the row is ready, so the slices pass starts while the last rows are still being computed.
  */
 export class StepWork {
-  private readonly sgd: SgdOptions = { lr: 0, momentum: 0, weightDecay: 0 };
+  private readonly update: UpdateOptions = { lr: 0, momentum: 0, weightDecay: 0, meanOver: 1, noiseStd: 0, noiseSeed: 0, noiseStep: 0 };
 
   constructor(
     readonly state: SharedState,
@@ -44,7 +44,7 @@ export class StepWork {
     if (phase === Phase.SLICES) this.readHyper();
     for (let item = claim(ctrl, phase, gen); item >= 0; item = claim(ctrl, phase, gen)) {
       if (phase === Phase.ROWS) this.rowItem(item, gen);
-      else if (!this.kernel.updateSlice(item, ctrl[Word.ROWS], this.sgd, gen)) return item;
+      else if (!this.kernel.updateSlice(item, ctrl[Word.ROWS], this.update, gen)) return item;
       finish(ctrl, phase);
     }
     return -1;
@@ -53,7 +53,7 @@ export class StepWork {
   /** Does slice s, which gave up waiting for its rows, then goes on with the slices; returns as work does. */
   resume(s: number, gen: number): number {
     const ctrl = this.state.control;
-    if (!this.kernel.updateSlice(s, ctrl[Word.ROWS], this.sgd, gen)) return s;
+    if (!this.kernel.updateSlice(s, ctrl[Word.ROWS], this.update, gen)) return s;
     finish(ctrl, Phase.SLICES);
     return this.work(Phase.SLICES, gen);
   }
@@ -66,7 +66,7 @@ export class StepWork {
     const lo = itemStart(rows, items, c);
     const hi = itemStart(rows, items, c + 1);
     if (ctrl[Word.OP] === Op.TRAIN) {
-      this.kernel.trainRows(lo, hi, gen);
+      this.kernel.trainRows(lo, hi, gen, this.state.hyper[Hyper.CLIP]);
       return;
     }
     const s = this.kernel.evaluate(this.state.split(SPLIT_IDS[ctrl[Word.SPLIT]]), lo, hi, this.predictionRows(lo, hi));
@@ -75,12 +75,17 @@ export class StepWork {
     r[c * Result.COUNT + Result.CORRECT] = s.correct;
   }
 
-  /** The step's optimizer settings, as the coordinator wrote them (no object made per step). */
+  /** The step's update settings, as the coordinator wrote them (no object made per step). */
   private readHyper(): void {
     const h = this.state.hyper;
-    this.sgd.lr = h[Hyper.LR];
-    this.sgd.momentum = h[Hyper.MOMENTUM];
-    this.sgd.weightDecay = h[Hyper.WEIGHT_DECAY];
+    const u = this.update;
+    u.lr = h[Hyper.LR];
+    u.momentum = h[Hyper.MOMENTUM];
+    u.weightDecay = h[Hyper.WEIGHT_DECAY];
+    u.meanOver = h[Hyper.MEAN_OVER];
+    u.noiseStd = h[Hyper.NOISE_STD];
+    u.noiseSeed = h[Hyper.NOISE_SEED];
+    u.noiseStep = h[Hyper.NOISE_STEP];
   }
 
   /** Where an evaluation item's class probabilities go, when they are kept. */

@@ -4,7 +4,8 @@ import { correctRows, crossEntropyBackward, crossEntropyForward, logsumexp } fro
 import { linWeightGrad } from '../nn/linear.js';
 import { Mlp } from '../nn/mlp.js';
 import type { Floats, Stats } from '../nn/types.js';
-import { sgdStep, type SgdOptions } from '../optim/sgd.js';
+import { sgdStep, type UpdateOptions } from '../optim/sgd.js';
+import { GaussianNoise } from '../privacy/noise.js';
 import type { Kernel, KernelContext, StepViews } from './kernel.js';
 
 /**
@@ -24,6 +25,9 @@ export class JsKernel implements Kernel {
   /** a slice's gradient, float64: dW [slice rows, nIn] and db [slice rows] */
   private dW = new Float64Array(0);
   private db = new Float64Array(0);
+  /** DP noise: the generator of the run's seed, and one row's normals */
+  private noise: GaussianNoise | null = null;
+  private z = new Float64Array(0);
 
   constructor(ctx: KernelContext) {
     if (ctx.storage.linears.some((t) => t.transposed) || ctx.storage.options.padded) throw new Error('the js kernel keeps the parameters in the model layout');
@@ -35,7 +39,7 @@ export class JsKernel implements Kernel {
     this.correct = new Int32Array(ctx.maxRows);
   }
 
-  trainRows(lo: number, hi: number, step: number): void {
+  trainRows(lo: number, hi: number, step: number, clip = 0): void {
     const { params, batch, train, factors } = this.step;
     if (train === null) throw new Error('this kernel was made without a training split');
     if (!(lo >= 0 && hi <= batch.length && lo <= hi)) throw new RangeError(`batch rows [${lo}, ${hi}) are outside [0, ${batch.length})`);
@@ -54,6 +58,11 @@ export class JsKernel implements Kernel {
     correctRows(logits, this.labels, this.correct, rows, C);
     crossEntropyBackward(logits, this.labels, mlp.dlogits, rows, C);
     mlp.backward(params, rows);
+    for (let r = 0; r < rows; r++) {
+      const norm = gradientNorm(mlp, this.layout, r);
+      factors.norm[lo + r] = norm;
+      if (clip > 0) scaleOutputGrads(mlp, this.layout, r, Math.fround(Math.min(1, clip / (norm + 1e-6))));
+    }
     // each row's factors: every linear layer's input (after the first) and output gradient
     factors.loss.set(this.losses.subarray(0, rows), lo);
     factors.correct.set(this.correct.subarray(0, rows), lo);
@@ -64,7 +73,7 @@ export class JsKernel implements Kernel {
     for (let r = lo; r < hi; r++) Atomics.store(factors.ready, r, step);
   }
 
-  updateSlice(s: number, batchRows: number, o: SgdOptions, step: number): boolean {
+  updateSlice(s: number, batchRows: number, o: UpdateOptions, step: number): boolean {
     const { params, momentum, batch, train, factors, plan } = this.step;
     const slice = plan.slices[s];
     if (!slice) throw new RangeError(`no slice ${s}`);
@@ -81,12 +90,25 @@ export class JsKernel implements Kernel {
     if (this.dW.length < n * nIn) this.dW = new Float64Array(n * nIn);
     if (this.db.length < n) this.db = new Float64Array(n);
     linWeightGrad(input, factors.douts[l], spec.nOut, batchRows, nIn, j0, j1, this.dW, this.db);
-    // the batch mean, then the optimizer on W[j0:j1, :] and b[j0:j1]
-    for (let i = 0; i < n * nIn; i++) this.dW[i] /= batchRows;
-    for (let i = 0; i < n; i++) this.db[i] /= batchRows;
+    if (o.noiseStd !== 0) this.addNoise(o, l, j0, j1, nIn);
+    // the batch mean (or DP-SGD's division by the expected batch size), then the optimizer on W[j0:j1, :] and b[j0:j1]
+    for (let i = 0; i < n * nIn; i++) this.dW[i] /= o.meanOver;
+    for (let i = 0; i < n; i++) this.db[i] /= o.meanOver;
     sgdStep(o, params, spec.weight.offset + j0 * nIn, this.dW, n * nIn, momentum);
     sgdStep(o, params, spec.bias.offset + j0, this.db, n, momentum);
     return true;
+  }
+
+  /** DP-SGD: noiseStd z into the summed gradient of W_l[j0:j1, :] and b_l[j0:j1], z each parameter's normal at the step. */
+  private addNoise(o: UpdateOptions, l: number, j0: number, j1: number, nIn: number): void {
+    if (this.noise?.seed !== o.noiseSeed) this.noise = new GaussianNoise(o.noiseSeed);
+    if (this.z.length < Math.max(nIn, j1 - j0)) this.z = new Float64Array(Math.max(nIn, j1 - j0));
+    for (let j = j0; j < j1; j++) {
+      this.noise.weights(o.noiseStep, l, j, 0, nIn, this.z);
+      for (let k = 0; k < nIn; k++) this.dW[(j - j0) * nIn + k] += o.noiseStd * this.z[k];
+    }
+    this.noise.biases(o.noiseStep, l, j0, j1, this.z);
+    for (let j = j0; j < j1; j++) this.db[j - j0] += o.noiseStd * this.z[j - j0];
   }
 
   evaluate(split: Split, lo: number, hi: number, predictions?: Float32Array): Stats {
@@ -107,6 +129,33 @@ export class JsKernel implements Kernel {
     if (predictions) softmaxRows(logits, predictions, rows, C);
     return { loss, correct };
   }
+}
+
+/**
+ * Row r's whole per-sample gradient norm from its factors: each linear layer's gradient for the row is
+ * dW = dout ⊗ in, db = dout, so ||g||^2 = sum over layers of ||dout||^2 (||in||^2 + 1).
+ */
+function gradientNorm(mlp: Mlp, layout: MlpLayout, r: number): number {
+  let total = 0;
+  layout.linears.forEach((s, l) => {
+    total += sumSquares(mlp.linOutputGrad(l), r * s.nOut, s.nOut) * (sumSquares(mlp.linInput(l), r * s.nIn, s.nIn) + 1);
+  });
+  return Math.sqrt(total);
+}
+
+function sumSquares(x: Floats, at: number, n: number): number {
+  let s = 0;
+  for (let i = at; i < at + n; i++) s += x[i] * x[i];
+  return s;
+}
+
+/** Scales row r's output gradient in every linear layer by c (its clipping factor; 1 changes nothing). */
+function scaleOutputGrads(mlp: Mlp, layout: MlpLayout, r: number, c: number): void {
+  if (c >= 1) return;
+  layout.linears.forEach((s, l) => {
+    const d = mlp.linOutputGrad(l);
+    for (let j = r * s.nOut; j < (r + 1) * s.nOut; j++) d[j] *= c;
+  });
 }
 
 /** How long a slice waits for the rows it reads before it gives the call back (ms). */

@@ -3,7 +3,7 @@ import type { BatchFactors } from '../engine/batch-factors.js';
 import type { SlicePlan } from '../engine/work-plan.js';
 import type { MlpLayout } from '../model/layout.js';
 import type { Stats } from '../nn/types.js';
-import type { SgdOptions } from '../optim/sgd.js';
+import type { UpdateOptions } from '../optim/sgd.js';
 import type { ParamStorage } from './param-storage.js';
 
 /**
@@ -50,19 +50,22 @@ export interface Kernel {
   /**
    * The rows pass over batch rows [lo, hi) (sample ids step.batch[lo .. hi)) of step number `step`:
    * each row's forward pass, loss and hand-derived backward pass, leaving in step.factors each
-   * layer's input and output gradient for the row (its per-sample gradient, as factors), its loss
-   * and correctness; then it marks the row ready (factors.ready[r] = step, an atomic store after them).
+   * layer's input and output gradient for the row (its per-sample gradient, as factors), its loss,
+   * correctness and gradient norm. With `clip` > 0 it then scales the row's output gradients, so its
+   * whole per-sample gradient, by min(1, clip / (norm + 1e-6)) (Opacus's per-sample clipping).
+   * Last, it marks the row ready (factors.ready[r] = step, an atomic store after all of it).
    */
-  trainRows(lo: number, hi: number, step: number): void;
+  trainRows(lo: number, hi: number, step: number, clip?: number): void;
   /**
-   * The slices pass for slice s of step.plan, step number `step`: the batch mean
-   * g = (1/batchRows) sum_r dout_r ⊗ in_r of the slice's parameters, summed over rows
-   * 0 .. batchRows - 1 in order, then the SGD update of those parameters in place (optim/sgd.ts).
-   * It may start before the rows pass ends: it reads a row once the row is marked ready for the
-   * step. Returns false, having written nothing, when a row stayed unready for a while (about a
-   * millisecond): the caller then waits for the rows pass and calls again.
+   * The slices pass for slice s of step.plan, step number `step`: the slice's parameters' gradient
+   * g = (sum_r dout_r ⊗ in_r + noise) / opt.meanOver, summed over rows 0 .. batchRows - 1 in order
+   * (noise: opt.noiseStd times each parameter's normal, privacy/noise.ts), then the SGD update of
+   * those parameters in place (optim/sgd.ts). It may start before the rows pass ends: it reads a
+   * row once the row is marked ready for the step. Returns false, having written nothing, when a
+   * row stayed unready for a while (about a millisecond): the caller then waits for the rows pass
+   * and calls again.
    */
-  updateSlice(s: number, batchRows: number, opt: SgdOptions, step: number): boolean;
+  updateSlice(s: number, batchRows: number, opt: UpdateOptions, step: number): boolean;
   /**
    * The summed loss and number correct over rows [lo, hi) of a split, in order. When `predictions`
    * is given, writes each row's class probabilities there.   predictions: [hi - lo, nClasses]

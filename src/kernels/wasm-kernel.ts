@@ -1,7 +1,7 @@
 import type { Split } from '../data/dataset.js';
 import type { SlicePlan } from '../engine/work-plan.js';
 import type { Stats } from '../nn/types.js';
-import type { SgdOptions } from '../optim/sgd.js';
+import type { UpdateOptions } from '../optim/sgd.js';
 import type { Kernel, KernelContext, StepViews } from './kernel.js';
 import type { ParamStorage } from './param-storage.js';
 import { instantiate, kernelModule, type KernelExports, type WasmVariant } from './wasm/module.js';
@@ -111,6 +111,7 @@ export class WasmKernel implements Kernel {
     set('rowLoss', addr(factors.loss));
     set('rowCorrect', addr(factors.correct));
     set('rowReady', addr(factors.ready));
+    set('rowNorm', addr(factors.norm));
     set('listCuts', factors.listCuts ? addr(factors.listCuts) : 0);
     set('cutStride', factors.cutStride);
     const bounds = step.plan.firstLayerBounds;
@@ -141,18 +142,19 @@ export class WasmKernel implements Kernel {
     });
   }
 
-  trainRows(lo: number, hi: number, step: number): void {
+  trainRows(lo: number, hi: number, step: number, clip = 0): void {
     if (!(lo >= 0 && hi <= this.maxBatch && lo <= hi)) throw new RangeError(`batch rows [${lo}, ${hi}) are outside [0, ${this.maxBatch})`);
     if (this.step.train === null) throw new Error('this kernel was made without a training split');
-    this.check(this.wasm.trainRows(this.hdr, lo, hi, step));
+    this.check(this.wasm.trainRows(this.hdr, lo, hi, step, clip));
   }
 
-  updateSlice(s: number, batchRows: number, o: SgdOptions, step: number): boolean {
+  updateSlice(s: number, batchRows: number, o: UpdateOptions, step: number): boolean {
     const slice = this.step.plan.slices[s];
     if (!slice) throw new RangeError(`no slice ${s}`);
-    if (!(batchRows >= 1 && batchRows <= this.maxBatch)) throw new RangeError(`${batchRows} batch rows; the factors hold 1 to ${this.maxBatch}`);
+    if (!(batchRows >= 0 && batchRows <= this.maxBatch)) throw new RangeError(`${batchRows} batch rows; the factors hold 0 to ${this.maxBatch}`);
     if (o.momentum !== 0 && this.step.momentum === null) throw new Error('SGD with momentum needs a momentum buffer');
-    return this.wasm.updateSlice(this.hdr, slice.layer, slice.part, slice.lo, slice.hi, batchRows, o.lr, o.momentum, o.weightDecay, step) !== 0;
+    this.wasm.setUpdate(this.hdr, o.meanOver, o.lr, o.momentum, o.weightDecay, o.noiseStd, o.noiseSeed, o.noiseStep);
+    return this.wasm.updateSlice(this.hdr, slice.layer, slice.part, slice.lo, slice.hi, batchRows, step) !== 0;
   }
 
   evaluate(split: Split, lo: number, hi: number, predictions?: Float32Array): Stats {

@@ -10,6 +10,21 @@ export interface SgdOptions {
 }
 
 /**
+ * What a step's update does with a slice's summed gradient: add DP-SGD's noise (when noiseStd > 0),
+ * divide by meanOver, then SGD (Opacus's DPOptimizer, then torch.optim.SGD):
+ *   g = (sum over the batch of the rows' (clipped) gradients + noiseStd z) / meanOver
+ */
+export interface UpdateOptions extends SgdOptions {
+  /** the batch's rows, or under Poisson sampling the expected batch size q N */
+  meanOver: number;
+  /** σ C, the standard deviation of the noise added to each summed gradient element; 0: none */
+  noiseStd: number;
+  /** the noise's seed, and the optimizer step it is drawn for (privacy/noise.ts) */
+  noiseSeed: number;
+  noiseStep: number;
+}
+
+/**
  * The lesson's `p -= lr * g` on params[at .. at + n), given their gradient g[0 .. n) (the batch
  * mean), with PyTorch's optim.SGD options:
  *   g = g + wd * p                  (weight decay, when wd != 0)

@@ -5,6 +5,7 @@ import type { Kernel, KernelName } from '../../src/kernels/kernel.js';
 import { mlpLayout, type MlpLayout } from '../../src/model/layout.js';
 import { Mlp } from '../../src/nn/mlp.js';
 import { crossEntropyForward } from '../../src/nn/cross-entropy.js';
+import type { SgdOptions, UpdateOptions } from '../../src/optim/sgd.js';
 import { Rng } from '../../src/rng.js';
 
 /** A synthetic classification problem for the kernels. */
@@ -71,10 +72,16 @@ export function rowsPass(kernel: Kernel, rows: number, itemRows: number, step = 
   return step;
 }
 
+/** SGD settings as a slice's update takes them: the batch mean over `meanOver` rows, no noise, unless `dp` says otherwise. */
+export function updateOptions(sgd: SgdOptions, meanOver: number, dp: Partial<UpdateOptions> = {}): UpdateOptions {
+  return { ...sgd, meanOver, noiseStd: 0, noiseSeed: 0, noiseStep: 0, ...dp };
+}
+
 /** Every slice's update, in the plan's order, for the step the last rowsPass made. */
-export function slicesPass(kernel: Kernel, state: SharedState, rows: number, opt = { lr: 1, momentum: 0, weightDecay: 0 }, step = stepNumber): void {
+export function slicesPass(kernel: Kernel, state: SharedState, rows: number, opt: SgdOptions | UpdateOptions = { lr: 1, momentum: 0, weightDecay: 0 }, step = stepNumber): void {
+  const o = 'meanOver' in opt ? opt : updateOptions(opt, rows);
   for (let s = 0; s < state.plan.slices.length; s++) {
-    if (!kernel.updateSlice(s, rows, opt, step)) throw new Error(`slice ${s}: its rows were not ready`);
+    if (!kernel.updateSlice(s, rows, o, step)) throw new Error(`slice ${s}: its rows were not ready`);
   }
 }
 

@@ -9,8 +9,9 @@ const FILES: Record<WasmVariant, string> = { simd: 'kernel.wasm', relaxed: 'kern
 
 /** What the module exports (assembly/index.ts). Addresses are byte offsets in the shared memory. */
 export interface KernelExports {
-  trainRows(hdr: number, lo: number, hi: number, step: number): number;
-  updateSlice(hdr: number, layer: number, s: number, lo: number, hi: number, batchRows: number, lr: number, momentum: number, wd: number, step: number): number;
+  trainRows(hdr: number, lo: number, hi: number, step: number, clip: number): number;
+  updateSlice(hdr: number, layer: number, s: number, lo: number, hi: number, batchRows: number, step: number): number;
+  setUpdate(hdr: number, meanOver: number, lr: number, momentum: number, wd: number, noiseStd: number, seed: number, noiseStep: number): void;
   evaluate(hdr: number, x: number, y: number, rows: number, probs: number): number;
   checkLists(hdr: number): number;
   fieldOffset(i: number): number;

@@ -27,12 +27,14 @@ export const HEADER_FIELDS = [
   ['rowLoss', 4],
   ['rowCorrect', 4],
   ['rowReady', 4],
+  ['rowNorm', 4],
   ['listCuts', 4],
   ['cutStride', 4],
   ['bounds', 4],
   ['sliceOf', 4],
   ['acc', 4],
   ['sgd', 4],
+  ['noiseTmp', 4],
   ['expTmp', 4],
   ['logits', 4],
   ['listIdx', 4],
@@ -49,8 +51,8 @@ export const LAYER_FIELDS = [
   ['douts', 4],
   ['row', 4],
 ] as const;
-/** Bytes of the Sgd record (assembly/update.ts): four f32 and a pointer. */
-const SGD_BYTES = 20;
+/** Bytes of the Sgd record (assembly/update.ts): five f32 or u32, two u32 and a pointer. */
+const SGD_BYTES = 32;
 
 export type HeaderField = (typeof HEADER_FIELDS)[number][0];
 export type LayerField = (typeof LAYER_FIELDS)[number][0];
@@ -83,6 +85,7 @@ export interface ScratchPlan {
   /** bytes of scratch needed, including the slack to align its start */
   bytes: number;
   sgd: number;
+  noiseTmp: number;
   expTmp: number;
   logits: number;
   listIdx: number;
@@ -119,6 +122,7 @@ export function wasmScratchPlan(storage: ParamStorage, plan: SlicePlan, probRows
     return at;
   };
   const sgd = take(SGD_BYTES);
+  const noiseTmp = take(64);
   const expTmp = take(8 * nClasses);
   const logits = take(4 * storage.linears[L - 1].biasLength);
   const listIdx = take(4 * layout.sizes[0]);
@@ -128,5 +132,5 @@ export function wasmScratchPlan(storage: ParamStorage, plan: SlicePlan, probRows
   const acc = take(4 * plan.accFloats);
   const rows = storage.linears.map((t) => take(4 * t.biasLength));
   const probs = take(4 * probRows * nClasses);
-  return { bytes: used + ALIGN, sgd, expTmp, logits, listIdx, listVal, bounds, sliceOf, acc, rows, probs, probRows };
+  return { bytes: used + ALIGN, sgd, noiseTmp, expTmp, logits, listIdx, listVal, bounds, sliceOf, acc, rows, probs, probRows };
 }

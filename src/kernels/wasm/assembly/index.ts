@@ -13,7 +13,7 @@
 // the same call, and every sum runs in a fixed order.
 
 import { Header, Layer, layerAt, Status } from './layout';
-import { crossEntropy, cutList, denseForward, inputGrad, listFits, listForward, listRow } from './rows';
+import { clipRow, crossEntropy, cutList, denseForward, inputGrad, listFits, listForward, listRow, rowNorm } from './rows';
 import { firstLayerSlice, outputRowsSlice } from './slices';
 import { Sgd } from './update';
 import { at4 } from './simd';
@@ -21,14 +21,15 @@ import { at4 } from './simd';
 /**
  * The rows pass over batch rows [lo, hi) of step `step`: each row r is sample ids[r], its first layer
  * taken from its non-zero list. Leaves, per row: every layer's output gradient (douts), every later
- * layer's input (inputs), the list's cuts at the first-layer slices, the loss and whether it was
- * right; then marks the row ready for the step (rowReady[r] = step, an atomic store after them).
- * Returns a Status; rows before a bad one are done.
+ * layer's input (inputs), the list's cuts at the first-layer slices, the loss, whether it was right
+ * and its gradient's norm; with `clip` > 0, scales the row's output gradients (so its whole
+ * per-sample gradient) by min(1, clip / (norm + 1e-6)); then marks the row ready for the step
+ * (rowReady[r] = step, an atomic store after all of it). Returns a Status; rows before a bad one are done.
  */
-export function trainRows(hdr: usize, lo: i32, hi: i32, step: i32): i32 {
+export function trainRows(hdr: usize, lo: i32, hi: i32, step: i32, clip: f64): i32 {
   const H = changetype<Header>(hdr);
   for (let r = lo; r < hi; r++) {
-    const status = trainRow(H, r);
+    const status = trainRow(H, r, clip);
     if (status != Status.Ok) return fail(H, status);
     atomic.store<i32>(at4(H.rowReady, r), step);
   }
@@ -36,7 +37,7 @@ export function trainRows(hdr: usize, lo: i32, hi: i32, step: i32): i32 {
   return Status.Ok;
 }
 
-function trainRow(H: Header, r: i32): i32 {
+function trainRow(H: Header, r: i32, clip: f64): i32 {
   const i = load<i32>(at4(H.ids, r));
   if (<u32>i >= <u32>H.n) return Status.BadIndex;
   const label = load<i32>(at4(H.y, i));
@@ -60,6 +61,9 @@ function trainRow(H: Header, r: i32): i32 {
     const L = layerAt(H, l);
     inputGrad(L, H.params, rowOf(L.douts, r, L.sOut), rowOf(L.inputs, r, L.sIn), rowOf(layerAt(H, l - 1).douts, r, L.sIn));
   }
+  const norm = rowNorm(H, r, at4(H.nzValue, t0), t1 - t0);
+  store<f64>(H.rowNorm + (<usize>r << 3), norm);
+  if (clip > 0) clipRow(H, r, <f32>min(1.0, clip / (norm + 1e-6)));
   return Status.Ok;
 }
 
@@ -91,21 +95,32 @@ export function checkLists(hdr: usize): i32 {
 /**
  * The slices pass for one slice: rows [lo, hi) of layer `layer`'s gradient as stored (the first
  * layer: inputs of Wᵀ, row nIn its bias, `s` its index among the first layer's slices; later layers:
- * outputs of W with their biases), over batch rows [0, batchRows) of step `step`, then SGD with these
- * settings. A slice may start before the rows pass has ended: it reads a row once the row is marked
+ * outputs of W with their biases), over batch rows [0, batchRows) of step `step`, then SGD with the
+ * settings setUpdate gave (and DP noise, added to each element's sum before the division). A slice may start before the rows pass has ended: it reads a row once the row is marked
  * ready for the step. Returns 1 when done, 0 when a row it needs stayed unready for a while (nothing
  * is written then: the caller waits for the rows pass and calls again).
  */
-export function updateSlice(hdr: usize, layer: i32, s: i32, lo: i32, hi: i32, batchRows: i32, lr: f32, momentum: f32, wd: f32, step: i32): i32 {
+export function updateSlice(hdr: usize, layer: i32, s: i32, lo: i32, hi: i32, batchRows: i32, step: i32): i32 {
   const H = changetype<Header>(hdr);
   const o = changetype<Sgd>(H.sgd);
-  o.rows = <f32>batchRows;
+  o.toBuf = H.momentum - H.params;
+  const L = layerAt(H, layer);
+  return <i32>(layer == 0 ? firstLayerSlice(H, L, s, lo, hi, batchRows, o, step) : outputRowsSlice(H, L, layer, lo, hi, batchRows, o, step));
+}
+
+/**
+ * The optimizer settings of the slices that follow (written once a step by each thread): SGD's, what
+ * the summed gradient is divided by, and DP-SGD's noise (std 0: none) with its seed and step.
+ */
+export function setUpdate(hdr: usize, meanOver: f32, lr: f32, momentum: f32, wd: f32, noiseStd: f32, seed: u32, noiseStep: u32): void {
+  const o = changetype<Sgd>(changetype<Header>(hdr).sgd);
+  o.meanOver = meanOver;
   o.lr = lr;
   o.momentum = momentum;
   o.wd = wd;
-  o.toBuf = H.momentum - H.params;
-  const L = layerAt(H, layer);
-  return <i32>(layer == 0 ? firstLayerSlice(H, L, s, lo, hi, batchRows, o, step) : outputRowsSlice(H, L, lo, hi, batchRows, o, step));
+  o.noiseStd = noiseStd;
+  o.seed = seed;
+  o.noiseStep = noiseStep;
 }
 
 /**
@@ -167,28 +182,30 @@ export function fieldOffset(i: i32): i32 {
     case 15: return offsetof<Header>('rowLoss');
     case 16: return offsetof<Header>('rowCorrect');
     case 17: return offsetof<Header>('rowReady');
-    case 18: return offsetof<Header>('listCuts');
-    case 19: return offsetof<Header>('cutStride');
-    case 20: return offsetof<Header>('bounds');
-    case 21: return offsetof<Header>('sliceOf');
-    case 22: return offsetof<Header>('acc');
-    case 23: return offsetof<Header>('sgd');
-    case 24: return offsetof<Header>('expTmp');
-    case 25: return offsetof<Header>('logits');
-    case 26: return offsetof<Header>('listIdx');
-    case 27: return offsetof<Header>('listVal');
-    case 28: return offsetof<Layer>('nIn');
-    case 29: return offsetof<Layer>('nOut');
-    case 30: return offsetof<Layer>('sIn');
-    case 31: return offsetof<Layer>('sOut');
-    case 32: return offsetof<Layer>('w');
-    case 33: return offsetof<Layer>('b');
-    case 34: return offsetof<Layer>('inputs');
-    case 35: return offsetof<Layer>('douts');
-    case 36: return offsetof<Layer>('row');
-    case 37: return offsetof<Header>();
-    case 38: return offsetof<Layer>();
-    case 39: return offsetof<Sgd>();
+    case 18: return offsetof<Header>('rowNorm');
+    case 19: return offsetof<Header>('listCuts');
+    case 20: return offsetof<Header>('cutStride');
+    case 21: return offsetof<Header>('bounds');
+    case 22: return offsetof<Header>('sliceOf');
+    case 23: return offsetof<Header>('acc');
+    case 24: return offsetof<Header>('sgd');
+    case 25: return offsetof<Header>('noiseTmp');
+    case 26: return offsetof<Header>('expTmp');
+    case 27: return offsetof<Header>('logits');
+    case 28: return offsetof<Header>('listIdx');
+    case 29: return offsetof<Header>('listVal');
+    case 30: return offsetof<Layer>('nIn');
+    case 31: return offsetof<Layer>('nOut');
+    case 32: return offsetof<Layer>('sIn');
+    case 33: return offsetof<Layer>('sOut');
+    case 34: return offsetof<Layer>('w');
+    case 35: return offsetof<Layer>('b');
+    case 36: return offsetof<Layer>('inputs');
+    case 37: return offsetof<Layer>('douts');
+    case 38: return offsetof<Layer>('row');
+    case 39: return offsetof<Header>();
+    case 40: return offsetof<Layer>();
+    case 41: return offsetof<Sgd>();
   }
   return -1;
 }

@@ -44,6 +44,8 @@ export class Header {
   rowCorrect: usize;
   /** rowReady [maxBatch] i32: the step whose rows pass last wrote the row's factors (atomic) */
   rowReady: usize;
+  /** rowNorm [maxBatch] f64: each row's whole per-sample gradient norm, before clipping */
+  rowNorm: usize;
   /** listCuts [maxBatch, cutStride] i32: row r's list position at each first-layer slice bound */
   listCuts: usize;
   /** first-layer slices + 1 */
@@ -56,6 +58,8 @@ export class Header {
   acc: usize;
   /** sgd: the slice's optimizer settings (update.ts Sgd) */
   sgd: usize;
+  /** noiseTmp [4] v128: one call's normals (noise.ts) */
+  noiseTmp: usize;
   /** expTmp [nClasses] f64: one row's exp(z - max) */
   expTmp: usize;
   /** logits [pad4(nClasses)] f32: one row's */

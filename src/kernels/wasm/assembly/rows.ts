@@ -13,7 +13,7 @@
 // `if (n > 1)` tests away only when the constant is spelled out at the call, hence the `switch` arms
 // that each pass the block width as a literal.
 
-import { Header, Layer } from './layout';
+import { Header, Layer, layerAt } from './layout';
 import { exp64, log64 } from './math';
 import { at4, hsum4, madd, maskPositive, relu4, zero4 } from './simd';
 
@@ -304,4 +304,51 @@ export function inputGrad(L: Layer, params: usize, dz: usize, inp: usize, dprev:
 // @ts-ignore: decorator
 @inline function join2(lo: v128, hi: v128): v128 {
   return v128.shuffle<f32>(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5);
+}
+
+/**
+ * Row r's whole per-sample gradient norm, from its factors, in float64: a linear layer's gradient
+ * for one row is dW = dout ⊗ in and db = dout, so
+ *   ||g_r||^2 = sum over layers l of ||dout_l||^2 (||in_l||^2 + 1)
+ * without forming any of it. Layer 0's input is the row's non-zero values.   val: [count]
+ */
+export function rowNorm(H: Header, r: i32, val: usize, count: i32): f64 {
+  let total: f64 = 0;
+  for (let l = 0; l < H.nLayers; l++) {
+    const L = layerAt(H, l);
+    const in2 = l == 0 ? sumSquares(val, count) : sumSquares(L.inputs + ((<usize>r * <usize>L.sIn) << 2), L.sIn);
+    total += sumSquares(L.douts + ((<usize>r * <usize>L.sOut) << 2), L.sOut) * (in2 + 1);
+  }
+  return Math.sqrt(total);
+}
+
+/** sum of x[i]^2 over n floats, in float64, in a fixed order (two lanes of pairs, then the tail). */
+function sumSquares(x: usize, n: i32): f64 {
+  let a = f64x2.splat(0);
+  let b = f64x2.splat(0);
+  let i: i32 = 0;
+  for (; i + 4 <= n; i += 4) {
+    const v = v128.load(at4(x, i));
+    const lo = f64x2.promote_low_f32x4(v);
+    const hi = f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 2, 3));
+    a = f64x2.add(a, f64x2.mul(lo, lo));
+    b = f64x2.add(b, f64x2.mul(hi, hi));
+  }
+  let s = f64x2.extract_lane(a, 0) + f64x2.extract_lane(a, 1) + (f64x2.extract_lane(b, 0) + f64x2.extract_lane(b, 1));
+  for (; i < n; i++) {
+    const v = <f64>load<f32>(at4(x, i));
+    s += v * v;
+  }
+  return s;
+}
+
+/** Scales row r's output gradient in every layer by c (< 1: the row's clipping factor), so its whole per-sample gradient. */
+export function clipRow(H: Header, r: i32, c: f32): void {
+  if (c >= 1) return;
+  const c4 = f32x4.splat(c);
+  for (let l = 0; l < H.nLayers; l++) {
+    const L = layerAt(H, l);
+    const d = L.douts + ((<usize>r * <usize>L.sOut) << 2);
+    for (let o: usize = 0; o < (<usize>L.sOut << 2); o += 16) v128.store(d + o, f32x4.mul(v128.load(d + o), c4));
+  }
 }

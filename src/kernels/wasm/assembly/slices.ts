@@ -5,6 +5,7 @@
 // (The `switch` arms that pass each block width as a literal: see rows.ts.)
 
 import { Header, Layer } from './layout';
+import { normals, transpose4 } from './noise';
 import { rowReady } from './ready';
 import { at4, madd, zero4 } from './simd';
 import { Sgd, step1, stepRun } from './update';
@@ -62,9 +63,78 @@ export function firstLayerSlice(H: Header, L: Layer, s: i32, lo: i32, hi: i32, b
       v0 = v1;
     }
   }
+  if (o.noiseStd != 0) {
+    transposedNoise(H, L, o, acc, lo, lo + K);
+    if (bias) biasNoise(H, L, 0, o, biasAcc, 0, L.nOut, 1);
+  }
   stepRun(o, H.params + L.w + <usize>lo * rowBytes, acc, <usize>K * rowBytes);
   if (bias) stepRun(o, H.params + L.b, biasAcc, rowBytes);
   return true;
+}
+
+/**
+ * DP noise into a first-layer slice's accumulator, rows [k0, k1) of Wᵀ (k0 a multiple of 4): σ C z
+ * with z the normal of W_0[j, k]. Four output units a call, one in each lane, so that normal w of the
+ * call is input 4g + w's row segment [j, j + 4): added as it is, lanes past nOut left out.
+ */
+function transposedNoise(H: Header, L: Layer, o: Sgd, acc: usize, k0: i32, k1: i32): void {
+  const rowBytes = <usize>L.sOut << 2;
+  const std = f32x4.splat(o.noiseStd);
+  const z = H.noiseTmp;
+  for (let g = k0 >> 2; g << 2 < k1; g++) {
+    for (let j = 0; j < L.nOut; j += 4) {
+      const lanes = i32x4.add(i32x4.splat(j), i32x4(0, 1, 2, 3));
+      normals(i32x4.splat(g), lanes, i32x4.splat(0), i32x4.splat(o.noiseStep), o.seed, z);
+      const keep = i32x4.lt_s(lanes, i32x4.splat(L.nOut));
+      for (let w = 0; w < 4 && (g << 2) + w < k1; w++) {
+        const a = acc + <usize>((g << 2) + w - k0) * rowBytes + (<usize>j << 2);
+        v128.store(a, f32x4.add(v128.load(a), v128.and(f32x4.mul(std, v128.load(z + (<usize>w << 4))), keep)));
+      }
+    }
+  }
+}
+
+/**
+ * DP noise into biases [j0, j1) of layer l: biasAcc[(j - j0) * step] += σ C z(b_l[j]). Four quads of
+ * biases a call, one in each lane, transposed so that each vector holds four neighbouring biases.
+ */
+function biasNoise(H: Header, L: Layer, l: i32, o: Sgd, biasAcc: usize, j0: i32, j1: i32, step: i32): void {
+  const z = H.noiseTmp;
+  for (let q = j0 >> 2; q << 2 < j1; q += 4) {
+    normals(i32x4.add(i32x4.splat(q), i32x4(0, 1, 2, 3)), i32x4.splat(0), i32x4.splat(2 * l + 1), i32x4.splat(o.noiseStep), o.seed, z);
+    transpose4(z);
+    for (let i = 0; i < 16; i++) {
+      const j = (q << 2) + i;
+      if (j < j0) continue;
+      if (j >= j1) break;
+      const a = at4(biasAcc, (j - j0) * step);
+      store<f32>(a, load<f32>(a) + o.noiseStd * load<f32>(at4(z, i)));
+    }
+  }
+}
+
+/**
+ * DP noise into a later layer's slice accumulator, output rows [j0, j1) of W (acc [j1 - j0, sIn]):
+ * σ C z(W_l[j, k]). Four input quads a call, one in each lane, transposed so that each vector holds
+ * four neighbouring inputs; lanes past nIn left out.
+ */
+function rowsNoise(H: Header, L: Layer, l: i32, o: Sgd, acc: usize, j0: i32, j1: i32): void {
+  const inRow = <usize>L.sIn << 2;
+  const std = f32x4.splat(o.noiseStd);
+  const z = H.noiseTmp;
+  for (let j = j0; j < j1; j++) {
+    const row = acc + <usize>(j - j0) * inRow;
+    for (let g = 0; g << 2 < L.nIn; g += 4) {
+      normals(i32x4.add(i32x4.splat(g), i32x4(0, 1, 2, 3)), i32x4.splat(j), i32x4.splat(2 * l), i32x4.splat(o.noiseStep), o.seed, z);
+      transpose4(z);
+      for (let i = 0; i < 4 && (g + i) << 2 < L.nIn; i++) {
+        const k = (g + i) << 2;
+        const keep = i32x4.lt_s(i32x4.add(i32x4.splat(k), i32x4(0, 1, 2, 3)), i32x4.splat(L.nIn));
+        const a = row + (<usize>k << 2);
+        v128.store(a, f32x4.add(v128.load(a), v128.and(f32x4.mul(std, v128.load(z + (<usize>i << 4))), keep)));
+      }
+    }
+  }
 }
 
 /**
@@ -117,7 +187,7 @@ export function firstLayerSlice(H: Header, L: Layer, s: i32, lo: i32, hi: i32, b
  * every output row of the slice adds its multiple of it into the thread's acc buffer [hi - lo, sIn];
  * then the update.
  */
-export function outputRowsSlice(H: Header, L: Layer, lo: i32, hi: i32, batchRows: i32, o: Sgd, step: i32): bool {
+export function outputRowsSlice(H: Header, L: Layer, l: i32, lo: i32, hi: i32, batchRows: i32, o: Sgd, step: i32): bool {
   const inRow = <usize>L.sIn << 2;
   const outRow = <usize>L.sOut << 2;
   const J = hi - lo;
@@ -147,6 +217,10 @@ export function outputRowsSlice(H: Header, L: Layer, lo: i32, hi: i32, batchRows
       }
       v0 = v1;
     }
+  }
+  if (o.noiseStd != 0) {
+    rowsNoise(H, L, l, o, acc, lo, hi);
+    biasNoise(H, L, l, o, biasAcc, lo, hi, 1);
   }
   stepRun(o, H.params + L.w + <usize>lo * inRow, acc, <usize>J * inRow);
   for (let j = 0; j < J; j++) step1(o, at4(H.params + L.b, lo + j), load<f32>(at4(biasAcc, j)));

@@ -1,16 +1,21 @@
 // The SGD update of a run of parameters from their gradient summed over the batch, as PyTorch's
 // optim.SGD (dampening 0) on the batch mean:
-//   g = sum / batchRows;  g = g + wd * w (wd != 0);  buf = momentum * buf + g, g = buf (momentum != 0);  w = w - lr * g
+//   g = sum / meanOver;  g = g + wd * w (wd != 0);  buf = momentum * buf + g, g = buf (momentum != 0);  w = w - lr * g
 // Every lane does what the scalar form does, in the same order, so a parameter's new value does not
 // depend on which slice holds it.
 
 /** The step's optimizer settings, written by updateSlice (index.ts) into the thread's scratch. */
 @unmanaged
 export class Sgd {
-  rows: f32;
+  /** what the summed gradient is divided by: the batch's rows, or DP-SGD's expected batch size */
+  meanOver: f32;
   lr: f32;
   momentum: f32;
   wd: f32;
+  /** DP-SGD: the noise's standard deviation (σ C; 0: none), the seed and the step it is drawn for */
+  noiseStd: f32;
+  seed: u32;
+  noiseStep: u32;
   /** bytes from a parameter to its momentum buffer entry (momentum != 0) */
   toBuf: usize;
 }
@@ -18,7 +23,7 @@ export class Sgd {
 /** SGD on one vector of parameters at p from the sum of their per-row gradients. */
 // @ts-ignore: decorator
 @inline export function step4(o: Sgd, p: usize, sum: v128): void {
-  let g = f32x4.div(sum, f32x4.splat(o.rows));
+  let g = f32x4.div(sum, f32x4.splat(o.meanOver));
   const w = v128.load(p);
   if (o.wd != 0) g = f32x4.add(g, f32x4.mul(f32x4.splat(o.wd), w));
   if (o.momentum != 0) {
@@ -32,7 +37,7 @@ export class Sgd {
 /** step4 for one parameter. */
 // @ts-ignore: decorator
 @inline export function step1(o: Sgd, p: usize, sum: f32): void {
-  let g = sum / o.rows;
+  let g = sum / o.meanOver;
   const w = load<f32>(p);
   if (o.wd != 0) g = g + o.wd * w;
   if (o.momentum != 0) {
@@ -51,7 +56,7 @@ export class Sgd {
 export function stepRun(o: Sgd, p: usize, acc: usize, bytes: usize): void {
   let i: usize = 0;
   if (o.momentum == 0 && o.wd == 0) {
-    const rows4 = f32x4.splat(o.rows);
+    const rows4 = f32x4.splat(o.meanOver);
     const lr4 = f32x4.splat(o.lr);
     for (; i + 64 <= bytes; i += 64) {
       const a = acc + i;
