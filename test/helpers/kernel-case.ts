@@ -66,9 +66,9 @@ export function caseState(c: Case, s: StateSetup) {
 /** Step numbers for the kernels' ready marks: each pass of a test gets a new one, as engine steps do. */
 let stepNumber = 0;
 
-/** The rows pass over the whole batch in items of `itemRows` rows, as step `step` (default: a new step). */
-export function rowsPass(kernel: Kernel, rows: number, itemRows: number, step = ++stepNumber): number {
-  for (let lo = 0; lo < rows; lo += itemRows) kernel.trainRows(lo, Math.min(rows, lo + itemRows), step);
+/** The rows pass over the whole batch in items of `itemRows` rows, as step `step` (default: a new step), clipping to `clip` (0: none). */
+export function rowsPass(kernel: Kernel, rows: number, itemRows: number, step = ++stepNumber, clip = 0): number {
+  for (let lo = 0; lo < rows; lo += itemRows) kernel.trainRows(lo, Math.min(rows, lo + itemRows), step, clip);
   return step;
 }
 
