@@ -4,7 +4,7 @@ import { hideBin } from 'yargs/helpers';
 import { runMain } from './cli/main.js';
 import { jsonReporter, progressBar, textReporter } from './cli/reporters.js';
 import { stopOnSignals, type StopSignals } from './cli/signals.js';
-import { parseTrainArgs, type RunSettings, type TrainArgs } from './cli/train-args.js';
+import { checkPrivacySettings, parseTrainArgs, type RunSettings, type TrainArgs } from './cli/train-args.js';
 import { headSplit, type Dataset } from './data/dataset.js';
 import { loadDataset } from './data/load.js';
 import { Arena } from './engine/arena.js';
@@ -14,7 +14,9 @@ import { UserError } from './errors.js';
 import { checkpointSizes, readSafetensors, readWeights } from './io/load-weights.js';
 import { mlpSizes } from './model/layout.js';
 import { loadCheckpointTensors, readCheckpoint, saveCheckpoint } from './train/checkpoint.js';
-import { fit, type Callback, type FitProgress } from './train/fit.js';
+import { fit, type Callback, type FitProgress, type PrivacyOptions } from './train/fit.js';
+import { epsilonAfter, noiseMultiplierFor } from './privacy/rdp.js';
+import type { BatchLoader } from './train/data-loader.js';
 import { metricsLog } from './report/metrics-log.js';
 import { lossPlot } from './report/plot-callback.js';
 import { createTrainer } from './trainer.js';
@@ -35,6 +37,7 @@ async function run(cli: TrainArgs, given: Set<keyof RunSettings>, signals: StopS
   const startWeights = cli.initFrom ? readSafetensors(cli.initFrom) : null;
   // A resumed run keeps its recorded settings, except those the command line gives again.
   const args: TrainArgs = resumed ? { ...cli, ...resumed.settings, ...pick(cli, given) } : cli;
+  if (resumed) checkPrivacySettings(args);
   if (startWeights) args.hidden = hiddenOf(checkpointSizes(startWeights, cli.initFrom!), given.has('hidden') ? args.hidden : null, cli.initFrom!);
 
   const arena = new Arena();
@@ -45,9 +48,14 @@ async function run(cli: TrainArgs, given: Set<keyof RunSettings>, signals: StopS
   }
   const { engine, loader } = createTrainer(
     data,
-    { hidden: args.hidden, batchSize: args.bs, seed: args.seed, init: args.init, kernel: args.kernel, threads: args.threads, shuffle: args.shuffle, momentum: args.momentum > 0 },
+    { hidden: args.hidden, batchSize: args.bs, seed: args.seed, init: args.init, kernel: args.kernel, threads: args.threads, shuffle: args.shuffle, momentum: args.momentum > 0, sampling: args.sampling },
     arena,
   );
+  // --target-epsilon: the noise multiplier that spends that ε over the planned run (once: a resumed run keeps it)
+  if (args.targetEpsilon !== undefined && !(args.noise > 0)) {
+    const steps = args.steps ?? args.epochs * loader.length;
+    args.noise = noiseMultiplierFor(args.targetEpsilon, args.delta, Math.min(args.bs, data.train.n) / data.train.n, steps);
+  }
   try {
     if (resumed) loadCheckpointTensors(resumed, engine);
     if (startWeights) engine.setWeights(readWeights(startWeights, cli.initFrom!, engine.layout));
@@ -59,7 +67,7 @@ async function run(cli: TrainArgs, given: Set<keyof RunSettings>, signals: StopS
 
 async function train(
   engine: Engine,
-  loader: ReturnType<typeof createTrainer>['loader'],
+  loader: BatchLoader,
   data: Dataset,
   args: TrainArgs,
   start: FitProgress | undefined,
@@ -68,7 +76,9 @@ async function train(
   const out = (s: string) => process.stdout.write(s);
   const note = (s: string) => (args.json ? process.stderr : process.stdout).write(s);
   const settings: RunSettings = { ...runSettings(args), data: args.data && resolve(args.data) };
-  const save = (progress: FitProgress) => args.save && saveCheckpoint(args.save, engine, { sizes: engine.layout.sizes, settings, progress });
+  const privacy = privacyOptions(args, data.train.n);
+  const spent = (steps: number) => (args.noise > 0 ? { epsilon: epsilonAfter(privacy.sampleRate!, args.noise, steps, args.delta), delta: args.delta } : undefined);
+  const save = (progress: FitProgress) => args.save && saveCheckpoint(args.save, engine, { sizes: engine.layout.sizes, settings, progress, privacy: spent(progress.steps) });
 
   const callbacks: Callback[] = [];
   if (process.stderr.isTTY) callbacks.push(progressBar(process.stderr));
@@ -83,14 +93,14 @@ async function train(
     out(
       `MLP ${engine.layout.sizes.join('-')} on ${data.source}: ${data.train.n.toLocaleString('en-US')} train / ` +
         `${data.valid.n.toLocaleString('en-US')} valid; bs ${args.bs}, lr ${args.lr}, ${args.threads} threads, kernel ${args.kernel}` +
-        `${start ? `; resumed at epoch ${start.epoch}, step ${start.steps}` : ''}\n`,
+        `${dpDescription(args, privacy)}${start ? `; resumed at epoch ${start.epoch}, step ${start.steps}` : ''}\n`,
     );
   }
   let progress: FitProgress | undefined;
   const result = await fit(
       engine,
       loader,
-      { epochs: args.epochs, lr: args.lr, momentum: args.momentum, weightDecay: args.wd, maxSteps: args.steps, start, shouldStop: () => signals.received !== null },
+      { epochs: args.epochs, lr: args.lr, momentum: args.momentum, weightDecay: args.wd, maxSteps: args.steps, start, shouldStop: () => signals.received !== null, privacy },
       [...callbacks, { afterFit: (_r, p) => (progress = p) }],
     );
   if (args.save && progress) {
@@ -102,8 +112,26 @@ async function train(
 
 /** The settings a checkpoint records. */
 function runSettings(a: TrainArgs): RunSettings {
-  const { epochs, bs, lr, momentum, wd, hidden, seed, init, kernel, shuffle, data, validSplit, trainRows, validRows } = a;
-  return { epochs, bs, lr, momentum, wd, hidden, seed, init, kernel, shuffle, data, validSplit, trainRows, validRows };
+  const { epochs, bs, lr, momentum, wd, hidden, seed, init, kernel, shuffle, data, validSplit, trainRows, validRows, clip, noise, sampling, delta, targetEpsilon } = a;
+  return { epochs, bs, lr, momentum, wd, hidden, seed, init, kernel, shuffle, data, validSplit, trainRows, validRows, clip, noise, sampling, delta, targetEpsilon };
+}
+
+/**
+ * What DP-SGD the run does. Under Poisson sampling the summed gradient is divided by the expected
+ * batch size q n, as Opacus does, whether or not noise is added; the noise's seed is the run's.
+ */
+function privacyOptions(a: TrainArgs, n: number): PrivacyOptions {
+  const sampleRate = Math.min(a.bs, n) / n;
+  return { clip: a.clip, noise: a.noise, seed: a.seed, sampleRate, delta: a.delta, meanOver: a.sampling === 'poisson' ? sampleRate * n : undefined };
+}
+
+/** The header's words for DP-SGD, or nothing. */
+function dpDescription(a: TrainArgs, p: PrivacyOptions): string {
+  const parts = [];
+  if (a.sampling === 'poisson') parts.push(`Poisson sampling (q ${p.sampleRate!.toPrecision(3)})`);
+  if (a.clip > 0) parts.push(`clip ${a.clip}`);
+  if (a.noise > 0) parts.push(`noise ${+a.noise.toPrecision(4)}${a.targetEpsilon !== undefined ? ` (for ε ${a.targetEpsilon})` : ''}, δ ${a.delta}`);
+  return parts.length ? `; DP-SGD: ${parts.join(', ')}` : '';
 }
 
 function pick(a: TrainArgs, keys: Set<keyof RunSettings>): Partial<RunSettings> {

@@ -6,7 +6,8 @@ import type { KernelName } from './kernels/kernel.js';
 import { initParams, type InitScheme } from './model/init.js';
 import { mlpSizes } from './model/layout.js';
 import { Rng } from './rng.js';
-import { DataLoader } from './train/data-loader.js';
+import { DataLoader, type BatchLoader } from './train/data-loader.js';
+import { PoissonLoader } from './train/poisson-loader.js';
 import { RandomSampler, SequentialSampler } from './train/sampler.js';
 
 export interface TrainerOptions {
@@ -24,6 +25,8 @@ export interface TrainerOptions {
   momentum: boolean;
   /** keep each evaluated row's class probabilities (Engine.predictions) */
   predictions: boolean;
+  /** uniform: batches of batchSize rows in the sampler's order; poisson: each row joins a step's batch with probability batchSize / n */
+  sampling: 'uniform' | 'poisson';
 }
 
 export const DEFAULT_TRAINER_OPTIONS: TrainerOptions = {
@@ -36,28 +39,31 @@ export const DEFAULT_TRAINER_OPTIONS: TrainerOptions = {
   shuffle: true,
   momentum: false,
   predictions: false,
+  sampling: 'uniform',
 };
 
 /**
  * An engine over `data` with freshly initialised parameters, and a loader for the training split.
  * Pass an arena the dataset was loaded into to share it without a copy.
  */
-export function createTrainer(data: Dataset, options: Partial<TrainerOptions> = {}, arena = new Arena()): { engine: Engine; loader: DataLoader } {
+export function createTrainer(data: Dataset, options: Partial<TrainerOptions> = {}, arena = new Arena()): { engine: Engine; loader: BatchLoader } {
   const o = { ...DEFAULT_TRAINER_OPTIONS, ...options };
   const n = data.train.n;
   const batchSize = Math.min(o.batchSize, n);
   const sizes = mlpSizes(data.nIn, o.hidden, data.nClasses);
-  const state = SharedState.create(arena, data, { sizes, batchSize, kernel: o.kernel, threads: o.threads, momentum: o.momentum, predictions: o.predictions });
+  // Poisson batches have their own draws, keyed by the seed like the shuffle's
+  const loader: BatchLoader =
+    o.sampling === 'poisson' ? new PoissonLoader(n, batchSize, shuffleSeed(o.seed)) : new DataLoader(o.shuffle ? new RandomSampler(n, shuffleSeed(o.seed)) : new SequentialSampler(n), n, batchSize);
+  const state = SharedState.create(arena, data, { sizes, batchSize: loader.maxBatch, kernel: o.kernel, threads: o.threads, momentum: o.momentum, predictions: o.predictions });
   // initialised in the model layout (the same numbers for every kernel), stored as the kernel keeps them
   const weights = new Float32Array(state.layout.count);
   initParams(weights, state.layout, o.init, new Rng(o.seed));
   state.storage.store(weights, state.params);
   const engine = new Engine(state, o.threads);
-  // The shuffle has its own stream, so that turning it on or off leaves the initial weights as they are.
-  const sampler = o.shuffle ? new RandomSampler(n, shuffleSeed(o.seed)) : new SequentialSampler(n);
-  return { engine, loader: new DataLoader(sampler, n, batchSize) };
+  return { engine, loader };
 }
 
+/** The batches' stream is apart from the initialisation's, so that turning the shuffle on or off leaves the initial weights as they are. */
 function shuffleSeed(seed: number): number {
   return (seed ^ 0x5deece66) >>> 0;
 }

@@ -30,6 +30,7 @@ describe('thread-count equivalence through the CLI', () => {
     ['--epochs', '1', '--bs', '130', '--hidden', '20,12'], // a partial last batch, two hidden layers
     ['--steps', '40', '--bs', '64', '--momentum', '0.9', '--wd', '0.0005', '--lr', '0.05'], // momentum and weight decay
     ['--steps', '10', '--bs', '50', '--kernel', 'js', '--momentum', '0.5'], // the reference kernel
+    ['--steps', '40', '--bs', '64', '--clip', '1', '--noise', '1.1', '--sampling', 'poisson', '--lr', '1', '--momentum', '0.5'], // DP-SGD: clipping, noise, Poisson batches
   ]) {
     it(`gives byte-identical weights and figures for 1, 2, 3 and 8 threads (${extra.join(' ')})`, async () => {
       const runs = [];

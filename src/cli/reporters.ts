@@ -5,18 +5,20 @@ type Write = (s: string) => void;
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
 
-/** A table on stdout: one row per epoch, then a line with totals. */
+/** A table on stdout: one row per epoch (with DP noise, the ε spent so far), then a line with totals. */
 export function textReporter(write: Write): Callback {
   let header = false;
   return {
     afterEpoch(e: EpochEvent) {
+      const dp = e.epsilon !== undefined;
       if (!header) {
-        write('epoch  train_loss  valid_loss  valid_acc  samples/s  seconds\n');
+        write(`epoch  train_loss  valid_loss  valid_acc  samples/s  seconds${dp ? '  epsilon' : ''}\n`);
         header = true;
       }
       write(
         `${String(e.epoch).padStart(5)}  ${e.trainLoss.toFixed(4).padStart(10)}  ${e.validLoss.toFixed(4).padStart(10)}  ` +
-          `${pct(e.validAccuracy).padStart(9)}  ${int(e.samplesPerSecond).padStart(9)}  ${e.seconds.toFixed(2).padStart(7)}\n`,
+          `${pct(e.validAccuracy).padStart(9)}  ${int(e.samplesPerSecond).padStart(9)}  ${e.seconds.toFixed(2).padStart(7)}` +
+          `${dp ? `  ${e.epsilon!.toFixed(3).padStart(7)}` : ''}\n`,
       );
     },
     afterFit(r: FitResult) {

@@ -26,7 +26,17 @@ export interface RunSettings {
   validSplit: ValidSplit;
   trainRows: number | undefined;
   validRows: number | undefined;
+  /** DP-SGD: per-sample clipping norm (0: none), noise multiplier σ (0: none), how batches are drawn, δ */
+  clip: number;
+  noise: number;
+  sampling: Sampling;
+  delta: number;
+  /** DP-SGD: the ε the noise multiplier was chosen for (--target-epsilon), or undefined */
+  targetEpsilon: number | undefined;
 }
+
+export const SAMPLINGS = ['uniform', 'poisson'] as const;
+export type Sampling = (typeof SAMPLINGS)[number];
 
 /** What only this invocation is about: where output goes, how many threads compute. */
 export interface SessionSettings {
@@ -60,6 +70,11 @@ export const DEFAULTS: RunSettings = {
   validSplit: 'train-tail',
   trainRows: undefined,
   validRows: undefined,
+  clip: 0,
+  noise: 0,
+  sampling: 'uniform',
+  delta: 1e-5,
+  targetEpsilon: undefined,
 };
 
 const MAX_THREADS = 256;
@@ -101,6 +116,11 @@ export function parseTrainArgs(argv: string[]): ParsedTrainArgs {
       .option('log', { type: 'string', describe: 'write metrics as JSON lines to this file' })
       .option('log-every', { type: 'string', describe: 'with --log, also a line every N steps' })
       .option('plot', { type: 'string', describe: 'write an SVG plot of the losses and accuracy' })
+      .option('clip', { type: 'string', describe: "DP-SGD: clip each row's gradient to this L2 norm (Opacus's max_grad_norm)" })
+      .option('noise', { type: 'string', describe: 'DP-SGD: noise multiplier σ: Gaussian noise of std σ·clip on each summed gradient element (needs --clip, --sampling poisson)' })
+      .option('sampling', { type: 'string', describe: `how batches are drawn: ${SAMPLINGS.join(' or ')} (poisson: each row joins a batch with probability bs / n)`, defaultDescription: DEFAULTS.sampling })
+      .option('delta', { type: 'string', describe: "DP-SGD: the δ of the (ε, δ) reported", defaultDescription: String(DEFAULTS.delta) })
+      .option('target-epsilon', { type: 'string', describe: 'DP-SGD: choose the noise multiplier that spends this ε over the planned run (instead of --noise)' })
   );
 
   const given = new Set<keyof RunSettings>();
@@ -127,6 +147,11 @@ export function parseTrainArgs(argv: string[]): ParsedTrainArgs {
     validSplit: run('validSplit', 'valid-split', (v) => choiceFlag('valid-split', v, VALID_SPLITS)),
     trainRows: run('trainRows', 'train-rows', (v) => intFlag('train-rows', v, 1)),
     validRows: run('validRows', 'valid-rows', (v) => intFlag('valid-rows', v, 1)),
+    clip: run('clip', 'clip', (v) => positiveNumberFlag('clip', v)),
+    noise: run('noise', 'noise', (v) => positiveNumberFlag('noise', v)),
+    sampling: run('sampling', 'sampling', (v) => choiceFlag('sampling', v, SAMPLINGS)),
+    delta: run('delta', 'delta', (v) => openUnitFlag('delta', v)),
+    targetEpsilon: run('targetEpsilon', 'target-epsilon', (v) => positiveNumberFlag('target-epsilon', v)),
     threads: session('threads', (v) => intFlag('threads', v, 1, MAX_THREADS)) ?? coreCount(),
     steps: session('steps', (v) => intFlag('steps', v, 0)),
     save: session('save', (v) => outputFileFlag('save', v)),
@@ -142,7 +167,28 @@ export function parseTrainArgs(argv: string[]): ParsedTrainArgs {
   if (args.logEvery !== undefined && !args.log) throw new UserError('--log-every needs --log PATH to write to');
   if (args.resume && args.initFrom) throw new UserError('--resume and --init-from cannot be used together (--resume already restores the weights)');
   if (args.resume && (given.has('seed') || given.has('init'))) throw new UserError('--seed and --init do not apply to --resume, which continues the recorded run');
+  checkPrivacy(args, given);
   return { args, given };
+}
+
+/** DP-SGD's flags go together: --target-epsilon chooses the noise, so not both (and a fresh run's settings must fit, as below). */
+function checkPrivacy(a: TrainArgs, given: Set<keyof RunSettings>): void {
+  if (given.has('noise') && given.has('targetEpsilon')) throw new UserError('--target-epsilon chooses the noise multiplier: give it or --noise, not both');
+  if (!a.resume) checkPrivacySettings(a, given.has('targetEpsilon') ? '--target-epsilon' : '--noise');
+}
+
+/** Noise needs clipping (its std is σ C) and Poisson sampling (what the accountant assumes). A resumed run's merged settings are checked too. */
+export function checkPrivacySettings(s: RunSettings, flag = '--noise'): void {
+  if (!(s.noise > 0 || s.targetEpsilon !== undefined)) return;
+  if (!(s.clip > 0)) throw new UserError(`${flag} needs --clip C: the noise's standard deviation is σ times the clipping norm`);
+  if (s.sampling !== 'poisson') throw new UserError(`${flag} needs --sampling poisson: the privacy accountant assumes each row joins a batch on its own (Poisson sampling)`);
+}
+
+/** A number in (0, 1). */
+function openUnitFlag(flag: string, v: unknown): number {
+  const n = positiveNumberFlag(flag, v);
+  if (n >= 1) throw new UserError(`--${flag} must be a number between 0 and 1, got '${n}'`);
+  return n;
 }
 
 function boolFlag(flag: string, v: unknown): boolean {

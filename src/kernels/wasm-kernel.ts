@@ -20,6 +20,9 @@ export function wasmScratchBytes(storage: ParamStorage, plan: SlicePlan, maxRows
   return wasmScratchPlan(storage, plan, Math.min(maxRows, STAGED_PROB_ROWS)).bytes;
 }
 
+/** Header fields the module writes (a call's results); the others are written once, here. */
+type InputField = Exclude<HeaderField, 'loss' | 'correct' | 'status' | 'predicted'>;
+
 /** The module's Status values (assembly/layout.ts), by name. */
 enum Status {
   Ok = 0,
@@ -88,57 +91,62 @@ export class WasmKernel implements Kernel {
   /** Every address and size the module reads, once: they never move. */
   private writeHeader(storage: ParamStorage): void {
     const { step, plan, hdr } = this;
-    const { factors } = step;
-    const set = (f: HeaderField, v: number) => (this.i32[HEADER.at[f] / 4] = v);
-    set('nLayers', storage.layout.linears.length);
-    set('nClasses', this.nClasses);
-    set('params', addr(step.params));
-    set('momentum', step.momentum ? addr(step.momentum) : 0);
-    set('ids', addr(step.batch));
-    const train = step.train;
+    const { factors, train } = step;
+    const nz = train?.nonZero;
     if (train) {
-      const nz = train.nonZero;
       if (!nz) throw new Error('the wasm kernel trains from the split\'s non-zero lists: give it the split its prepareTraining returns');
       if (nz.start.length !== train.n + 1 || nz.start[train.n] !== nz.index.length || nz.value.length !== nz.index.length) throw new RangeError("the split's non-zero index does not match its rows");
       if (train.nIn !== this.nIn) throw new RangeError(`the data has ${train.nIn} inputs, the model ${this.nIn}`);
-      set('y', addr(train.y));
-      set('n', train.n);
-      set('nzStart', addr(nz.start));
-      set('nzIndex', addr(nz.index));
-      set('nzValue', addr(nz.value));
-      set('nzCount', nz.index.length);
     }
-    set('rowLoss', addr(factors.loss));
-    set('rowCorrect', addr(factors.correct));
-    set('rowReady', addr(factors.ready));
-    set('rowNorm', addr(factors.norm));
-    set('listCuts', factors.listCuts ? addr(factors.listCuts) : 0);
-    set('cutStride', factors.cutStride);
     const bounds = step.plan.firstLayerBounds;
     if (factors.cutStride !== bounds.length) throw new RangeError('the list cuts do not match the slice plan');
-    set('bounds', hdr + plan.bounds);
+    // every field the module reads, by name (the type asks for all of them: none can be forgotten)
+    const fields: Record<InputField, number> = {
+      nLayers: storage.layout.linears.length,
+      nClasses: this.nClasses,
+      params: addr(step.params),
+      momentum: step.momentum ? addr(step.momentum) : 0,
+      ids: addr(step.batch),
+      y: train ? addr(train.y) : 0,
+      n: train ? train.n : 0,
+      nzStart: nz ? addr(nz.start) : 0,
+      nzIndex: nz ? addr(nz.index) : 0,
+      nzValue: nz ? addr(nz.value) : 0,
+      nzCount: nz ? nz.index.length : 0,
+      rowLoss: addr(factors.loss),
+      rowCorrect: addr(factors.correct),
+      rowReady: addr(factors.ready),
+      rowNorm: addr(factors.norm),
+      listCuts: factors.listCuts ? addr(factors.listCuts) : 0,
+      cutStride: factors.cutStride,
+      bounds: hdr + plan.bounds,
+      sliceOf: hdr + plan.sliceOf,
+      acc: hdr + plan.acc,
+      sgd: hdr + plan.sgd,
+      noiseTmp: hdr + plan.noiseTmp,
+      expTmp: hdr + plan.expTmp,
+      logits: hdr + plan.logits,
+      listIdx: hdr + plan.listIdx,
+      listVal: hdr + plan.listVal,
+    };
+    for (const [f, v] of Object.entries(fields) as [InputField, number][]) this.i32[HEADER.at[f] / 4] = v;
     new Int32Array(this.i32.buffer, hdr + plan.bounds, bounds.length).set(bounds);
-    set('sliceOf', hdr + plan.sliceOf);
     const sliceOf = new Int32Array(this.i32.buffer, hdr + plan.sliceOf, this.nIn);
     for (let s = 0; s + 1 < bounds.length; s++) sliceOf.fill(s, bounds[s], bounds[s + 1]);
-    set('acc', hdr + plan.acc);
-    set('sgd', hdr + plan.sgd);
-    set('expTmp', hdr + plan.expTmp);
-    set('logits', hdr + plan.logits);
-    set('listIdx', hdr + plan.listIdx);
-    set('listVal', hdr + plan.listVal);
     storage.layout.linears.forEach((s, l) => {
       const t = storage.linears[l];
-      const at = (f: LayerField) => (HEADER.bytes + l * LAYER.bytes + LAYER.at[f]) / 4;
-      this.i32[at('nIn')] = s.nIn;
-      this.i32[at('nOut')] = s.nOut;
-      this.i32[at('sIn')] = l === 0 ? t.rows : t.stride;
-      this.i32[at('sOut')] = t.biasLength;
-      this.i32[at('w')] = 4 * t.weight;
-      this.i32[at('b')] = 4 * t.bias;
-      this.i32[at('inputs')] = addr(factors.inputs[l]);
-      this.i32[at('douts')] = addr(factors.douts[l]);
-      this.i32[at('row')] = hdr + plan.rows[l];
+      const layer: Record<LayerField, number> = {
+        nIn: s.nIn,
+        nOut: s.nOut,
+        sIn: l === 0 ? t.rows : t.stride,
+        sOut: t.biasLength,
+        w: 4 * t.weight,
+        b: 4 * t.bias,
+        inputs: addr(factors.inputs[l]),
+        douts: addr(factors.douts[l]),
+        row: hdr + plan.rows[l],
+      };
+      for (const [f, v] of Object.entries(layer) as [LayerField, number][]) this.i32[(HEADER.bytes + l * LAYER.bytes + LAYER.at[f]) / 4] = v;
     });
   }
 

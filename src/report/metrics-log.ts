@@ -13,6 +13,8 @@ import type { Callback, EpochEvent, StepEvent } from '../train/fit.js';
  *   loss              step lines: the mean loss of that step's batch (before its update)
  *   trainLoss         epoch lines: mean training loss over the epoch; trainAccuracy likewise
  *   validLoss         epoch lines: mean loss on the validation split after the epoch; validAccuracy likewise
+ *   gradNorm          epoch lines: {mean, median, p95, max} of the epoch's per-sample gradient norms, before clipping
+ *   epsilon, delta    epoch lines of a DP-SGD run with noise: the privacy spent so far (RDP accountant)
  *   lr                the learning rate (constant: SGD here has no schedule)
  *   samplesPerSecond  step lines: training samples per second since the previous step line (or since
  *                     the log was created or the last epoch ended, whichever is later), counting
@@ -57,6 +59,8 @@ export function metricsLog(path: string, opts: MetricsLogOptions): Callback {
         trainAccuracy: e.trainAccuracy,
         validLoss: e.validLoss,
         validAccuracy: e.validAccuracy,
+        gradNorm: e.gradNorm,
+        ...(e.epsilon !== undefined ? { epsilon: e.epsilon, delta: e.delta } : {}),
         lr,
         samplesPerSecond: round(e.samplesPerSecond, 1),
         time: time(now),

