@@ -15,12 +15,17 @@ import { atomicWrite } from './io/atomic-write.js';
 import { checkpointSizes, readSafetensors, readWeights } from './io/load-weights.js';
 import { mlpLayout } from './model/layout.js';
 import { confusionMatrix, mostConfidentlyWrong, perClassAccuracy, type ClassAccuracy } from './report/confusion.js';
-import { errorGallerySvg, imageSide } from './report/svg-images.js';
+import { errorGallerySvg, gallerySvg, imageSide } from './report/svg-images.js';
+import { RANK_KEYS, rankKeyText, topRows, type PerSampleValues, type RankKey, type RankedRow } from './report/top-rows.js';
 import { createTrainer } from './trainer.js';
+import type { Engine } from './engine/engine.js';
 
-/** `node dist/eval.js --model PATH`: how a saved model does on a split, class by class. */
+/**
+ * `node dist/eval.js --model PATH`: how a saved model does on a split, class by class; with --rank,
+ * which of the split's rows cost it the most.
+ */
 
-const EVAL_SPLITS = ['valid', 'test'] as const;
+const EVAL_SPLITS = ['valid', 'test', 'train'] as const;
 type EvalSplit = (typeof EVAL_SPLITS)[number];
 
 interface EvalArgs {
@@ -32,10 +37,15 @@ interface EvalArgs {
   json: boolean;
   errors: string | undefined;
   errorsCount: number;
+  rank: RankKey | undefined;
+  top: number;
 }
 
 const MAX_THREADS = 256;
 const DEFAULT_ERRORS_COUNT = 36;
+const DEFAULT_TOP = 36;
+/** rows per rows pass when ranking: the engine's batch */
+const RANK_CHUNK = 500;
 
 function parseEvalArgs(argv: string[]): EvalArgs {
   const raw = strictParse(
@@ -48,10 +58,14 @@ function parseEvalArgs(argv: string[]): EvalArgs {
       .option('split', { type: 'string', default: 'valid', describe: `the split to evaluate: ${EVAL_SPLITS.join(' or ')}` })
       .option('threads', { type: 'string', describe: 'compute threads', defaultDescription: `this machine's cores (${coreCount()})` })
       .option('json', { type: 'boolean', default: false, describe: 'print one JSON object instead of text' })
-      .option('errors', { type: 'string', describe: 'write an SVG of the most confidently wrong images here' })
+      .option('errors', { type: 'string', describe: 'write an SVG of the most confidently wrong images here (with --rank: of the top-ranked rows)' })
       .option('errors-count', { type: 'string', describe: `how many images --errors draws (default ${DEFAULT_ERRORS_COUNT})` })
+      .option('rank', { type: 'string', describe: `list the rows with the highest ${RANK_KEYS.join(' or ')} (the per-sample gradient's L2 norm)` })
+      .option('top', { type: 'string', describe: `how many rows --rank lists and --errors draws (default ${DEFAULT_TOP})` })
   );
   if (raw['errors-count'] !== undefined && raw.errors === undefined) throw new UserError('--errors-count needs --errors PATH.svg');
+  if (raw['errors-count'] !== undefined && raw.rank !== undefined) throw new UserError('--errors-count counts mistakes; with --rank, --top sets how many rows are listed and drawn');
+  if (raw.top !== undefined && raw.rank === undefined) throw new UserError('--top needs --rank loss or --rank grad-norm');
   return {
     model: pathFlag('model', raw.model),
     data: raw.data === undefined ? undefined : pathFlag('data', raw.data),
@@ -61,6 +75,8 @@ function parseEvalArgs(argv: string[]): EvalArgs {
     json: Boolean(raw.json),
     errors: raw.errors === undefined ? undefined : outputFileFlag('errors', raw.errors),
     errorsCount: raw['errors-count'] === undefined ? DEFAULT_ERRORS_COUNT : intFlag('errors-count', raw['errors-count'], 1, 10_000),
+    rank: raw.rank === undefined ? undefined : choiceFlag('rank', raw.rank, RANK_KEYS),
+    top: raw.top === undefined ? DEFAULT_TOP : intFlag('top', raw.top, 1, 10_000),
   };
 }
 
@@ -80,6 +96,8 @@ interface EvalReport {
   perClass: ClassAccuracy[];
   /** [C][C]: confusion[t][p] = rows of true class t predicted as p */
   confusion: number[][];
+  /** with --rank: the top rows, highest first */
+  ranked?: { by: RankKey; rows: RankedRow[] };
 }
 
 async function main(): Promise<void> {
@@ -98,7 +116,11 @@ async function main(): Promise<void> {
     throw new UserError(`--errors draws square images, but this data's rows have ${data.nIn} values, not a square number`);
   }
 
-  const { engine } = createTrainer(data, { hidden: sizes.slice(1, -1), threads: args.threads, predictions: true }, arena);
+  // The rows pass (each row's loss and per-sample gradient) reads the training split: when ranking,
+  // the split to rank takes its place.
+  const engineData = args.rank === undefined ? data : { ...data, train: split };
+  const chunk = args.rank === undefined ? {} : { batchSize: RANK_CHUNK };
+  const { engine } = createTrainer(engineData, { hidden: sizes.slice(1, -1), threads: args.threads, predictions: true, ...chunk }, arena);
   let report: EvalReport;
   let wrote = '';
   try {
@@ -122,7 +144,14 @@ async function main(): Promise<void> {
       perClass: perClassAccuracy(confusion),
       confusion,
     };
-    if (args.errors !== undefined) {
+    if (args.rank !== undefined) {
+      const rows = topRows({ ...(await perSampleValues(engine, split.n)), probs, labels: split.y }, args.rank, args.top);
+      report.ranked = { by: args.rank, rows };
+      if (args.errors !== undefined) {
+        atomicWrite(args.errors, new TextEncoder().encode(rankedGallery(split, args.split, args.rank, rows)));
+        wrote = `wrote the ${rows.length} rows with the highest ${rankKeyText(args.rank)} to ${args.errors}\n`;
+      }
+    } else if (args.errors !== undefined) {
       const all = mostConfidentlyWrong(probs, split.y, C, split.n);
       const picks = all.slice(0, args.errorsCount);
       const svg = errorGallerySvg({ x: split.x, nIn: split.nIn, picks, splitName: `${args.split} split`, wrongCount: all.length, total: split.n });
@@ -138,6 +167,31 @@ async function main(): Promise<void> {
   } else {
     process.stdout.write(formatReport(report) + wrote);
   }
+}
+
+/** Each row's loss and per-sample gradient norm, from rows passes over the split in chunks. */
+async function perSampleValues(engine: Engine, n: number): Promise<Pick<PerSampleValues, 'loss' | 'norm'>> {
+  const loss = new Float64Array(n);
+  const norm = new Float64Array(n);
+  const f = engine.state.factors;
+  for (let lo = 0; lo < n; lo += RANK_CHUNK) {
+    const hi = Math.min(n, lo + RANK_CHUNK);
+    await engine.perSample(Int32Array.from({ length: hi - lo }, (_, i) => lo + i));
+    loss.set(f.loss.subarray(0, hi - lo), lo);
+    norm.set(f.norm.subarray(0, hi - lo), lo);
+  }
+  return { loss, norm };
+}
+
+/** The top-ranked rows as an image grid: "true 3 / pred 5" over the ranked value. */
+function rankedGallery(split: Split, name: EvalSplit, by: RankKey, rows: RankedRow[]): string {
+  const cells = rows.map((r) => ({
+    row: r.row,
+    caption: [`true ${r.label} / pred ${r.predicted}`, by === 'loss' ? `loss ${r.loss.toFixed(2)}` : `grad norm ${r.gradNorm.toFixed(2)}`],
+    tip: `${name} split row ${r.row}: true ${r.label}, predicted ${r.predicted} with probability ${r.confidence.toFixed(6)}, loss ${r.loss.toFixed(6)}, gradient norm ${r.gradNorm.toFixed(6)}`,
+  }));
+  const heading = `The ${rows.length} rows of ${int(split.n)} in the ${name} split with the highest ${rankKeyText(by)}`;
+  return gallerySvg({ x: split.x, nIn: split.nIn, heading, cells, cellClass: 'ranked' });
 }
 
 function evalSplit(data: Dataset, name: EvalSplit): Split {
@@ -181,7 +235,18 @@ function formatReport(r: EvalReport): string {
   const w = Math.max(3, ...r.confusion.flat().map((n) => String(n).length), String(C - 1).length) + 2;
   lines.push(head + Array.from({ length: C }, (_, p) => String(p).padStart(w)).join(''));
   r.confusion.forEach((row, t) => lines.push(String(t).padStart(head.length) + row.map((n) => String(n).padStart(w)).join('')));
+  if (r.ranked) lines.push('', ...formatRanked(r.ranked.by, r.ranked.rows, r.split));
   return `${lines.join('\n')}\n`;
+}
+
+function formatRanked(by: RankKey, rows: RankedRow[], split: EvalSplit): string[] {
+  const lines = [`the ${rows.length} rows of the ${split} split with the highest ${rankKeyText(by)}`, ' rank     row  true  pred    prob      loss  grad norm'];
+  rows.forEach((r, i) => {
+    lines.push(
+      `${String(i + 1).padStart(5)}  ${String(r.row).padStart(6)}  ${String(r.label).padStart(4)}  ${String(r.predicted).padStart(4)}  ${r.confidence.toFixed(4)}  ${r.loss.toFixed(4).padStart(8)}  ${r.gradNorm.toFixed(4).padStart(9)}`,
+    );
+  });
+  return lines;
 }
 
 runMain('eval', main);

@@ -28,6 +28,8 @@ interface Reference {
   predicted: Int32Array;
   /** [n] softmax probability of the predicted class */
   confidence: Float64Array;
+  /** [n] each row's cross-entropy */
+  rowLoss: Float64Array;
 }
 
 function reference(file: string, split: Split): Reference {
@@ -43,6 +45,7 @@ function reference(file: string, split: Split): Reference {
     confusion: Array.from({ length: C }, () => new Array<number>(C).fill(0)),
     predicted: new Int32Array(split.n),
     confidence: new Float64Array(split.n),
+    rowLoss: new Float64Array(split.n),
   };
   for (let lo = 0; lo < split.n; lo += 500) {
     const rows = Math.min(500, split.n - lo);
@@ -55,6 +58,7 @@ function reference(file: string, split: Split): Reference {
       const y = split.y[lo + r];
       const p = z.indexOf(max);
       ref.loss += lse - z[y];
+      ref.rowLoss[lo + r] = lse - z[y];
       ref.correct += p === y ? 1 : 0;
       ref.confusion[y][p]++;
       ref.predicted[lo + r] = p;
@@ -76,6 +80,24 @@ interface EvalJson {
   correct: number;
   perClass: { label: number; count: number; correct: number; accuracy: number | null }[];
   confusion: number[][];
+  ranked?: { by: string; rows: { row: number; label: number; predicted: number; confidence: number; loss: number; gradNorm: number }[] };
+}
+
+/** Each row's gradient norm, its gradient materialised the lesson's way (float64 reference model, one row at a time). */
+function referenceNorms(file: string, split: Split): Float64Array {
+  const st = readSafetensors(file);
+  const layout = mlpLayout(checkpointSizes(st, file));
+  const params32 = new Float32Array(layout.count);
+  copyWeights(st, file, layout, params32);
+  const params = Float64Array.from(params32);
+  const mlp = new Mlp(layout, 1, Float64Array);
+  const g = new Float64Array(layout.count);
+  return Float64Array.from({ length: split.n }, (_, r) => {
+    mlp.input.set(split.x.subarray(r * split.nIn, (r + 1) * split.nIn));
+    g.fill(0);
+    mlp.lossAndGradient(params, Int32Array.of(split.y[r]), 1, g);
+    return Math.sqrt(g.reduce((a, v) => a + v * v, 0));
+  });
 }
 
 const mnist = loadMnist();
@@ -88,6 +110,9 @@ let testRef: Reference;
 let text: CliResult; // the fixture's test split, text
 let json1: CliResult; // valid, --threads 1 --json
 let json2: CliResult; // valid, --threads 2 --json --errors
+let rankLoss: CliResult; // valid, --rank loss, text
+let rankNorm: CliResult; // the fixture's train split, --rank grad-norm --json --errors
+const rankSvg = join(dir, 'top.svg');
 
 beforeAll(async () => {
   const [train, trainPickle] = await Promise.all([
@@ -101,11 +126,13 @@ beforeAll(async () => {
     runCli('eval.js', ['--model', model, '--threads', '2', '--data', FIXTURE, '--split', 'test']),
     runCli('eval.js', ['--model', model, '--threads', '1', '--json']),
     runCli('eval.js', ['--model', model, '--threads', '2', '--json', '--errors', errorsSvg, '--errors-count', '12']),
+    runCli('eval.js', ['--model', model, '--threads', '2', '--rank', 'loss', '--top', '20']),
+    runCli('eval.js', ['--model', model, '--threads', '3', '--data', FIXTURE, '--split', 'train', '--rank', 'grad-norm', '--top', '9', '--json', '--errors', rankSvg]),
   ]);
   validRef = reference(model, mnist.valid);
   testRef = reference(model, fixture.test!);
-  [text, json1, json2] = await runs;
-  for (const r of [text, json1, json2]) expect(r.code, r.stderr).toBe(0);
+  [text, json1, json2, rankLoss, rankNorm] = await runs;
+  for (const r of [text, json1, json2, rankLoss, rankNorm]) expect(r.code, r.stderr).toBe(0);
 }, 90_000);
 
 const parseJson = (r: CliResult): EvalJson => {
@@ -205,6 +232,64 @@ describe('eval CLI', () => {
   });
 });
 
+describe('eval --rank: the rows that cost the most', () => {
+  it('--rank loss lists the valid rows with the highest loss, in order, as a direct computation finds them', () => {
+    const lines = rankLoss.stdout.split('\n');
+    const at = lines.indexOf('the 20 rows of the valid split with the highest loss');
+    expect(at, rankLoss.stdout).toBeGreaterThan(0);
+    expect(lines[at + 1].trim().split(/\s+/)).toEqual(['rank', 'row', 'true', 'pred', 'prob', 'loss', 'grad', 'norm']);
+    const rows = lines.slice(at + 2, at + 22).map((l) => l.trim().split(/\s+/).map(Number));
+    const byLoss = [...validRef.rowLoss.keys()].sort((a, b) => validRef.rowLoss[b] - validRef.rowLoss[a]);
+    rows.forEach(([rank, row, label, predicted, prob, loss, gradNorm], i) => {
+      expect(rank).toBe(i + 1);
+      expect(label).toBe(mnist.valid.y[row]);
+      expect(predicted).toBe(validRef.predicted[row]);
+      expect(prob).toBeCloseTo(validRef.confidence[row], 4);
+      expect(loss).toBeCloseTo(validRef.rowLoss[row], 3);
+      expect(gradNorm).toBeGreaterThan(0);
+      // the i-th highest loss, up to the float32 arithmetic of the kernel
+      expect(Math.abs(validRef.rowLoss[row] - validRef.rowLoss[byLoss[i]])).toBeLessThan(1e-4 * validRef.rowLoss[row]);
+    });
+    expect(lines.slice(at + 22).join('').trim()).toBe('');
+  });
+
+  it('--rank grad-norm --json: the top rows by the norm of their materialised gradients, and --errors draws them', () => {
+    const j = parseJson(rankNorm);
+    const split = fixture.train;
+    const norms = referenceNorms(model, split);
+    const ref = reference(model, split);
+    expect(j.split).toBe('train');
+    expect(j.rows).toBe(split.n);
+    expect(j.ranked!.by).toBe('grad-norm');
+    const ranked = j.ranked!.rows;
+    expect(ranked).toHaveLength(9);
+    for (const r of ranked) {
+      expect(Math.abs(r.gradNorm - norms[r.row]) / norms[r.row]).toBeLessThan(2e-5);
+      expect(Math.abs(r.loss - ref.rowLoss[r.row])).toBeLessThan(1e-5 * Math.max(1, ref.rowLoss[r.row]));
+      expect([r.label, r.predicted]).toEqual([split.y[r.row], ref.predicted[r.row]]);
+    }
+    for (let i = 1; i < ranked.length; i++) expect(ranked[i].gradNorm).toBeLessThanOrEqual(ranked[i - 1].gradNorm);
+    // no row left out has a larger gradient
+    const shown = new Set(ranked.map((r) => r.row));
+    const least = ranked[ranked.length - 1].gradNorm;
+    for (let r = 0; r < split.n; r++) if (!shown.has(r)) expect(norms[r]).toBeLessThanOrEqual(least * (1 + 2e-5));
+    expect(rankNorm.stderr).toBe(`wrote the 9 rows with the highest per-sample gradient norm to ${rankSvg}\n`);
+
+    const xml = readFileSync(rankSvg, 'utf8');
+    expect(XMLValidator.validate(xml)).toBe(true);
+    const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', isArray: (name) => ['g', 'image', 'text'].includes(name) });
+    const svg = parser.parse(xml).svg as { g: { class?: string; title: string; image: { href: string }[]; text: { '#text': string }[] }[] };
+    const cells = svg.g.filter((g) => g.class === 'ranked');
+    expect(cells.map((g) => Number(/^train split row (\d+):/.exec(g.title)![1]))).toEqual(ranked.map((r) => r.row));
+    cells.forEach((g, i) => {
+      const r = ranked[i];
+      expect(g.text.map((t) => t['#text'])).toEqual([`true ${r.label} / pred ${r.predicted}`, `grad norm ${r.gradNorm.toFixed(2)}`]);
+      const pixels = Uint8Array.from(split.x.subarray(r.row * 784, (r.row + 1) * 784), (v) => 255 - Math.round(255 * v));
+      expect(g.image[0].href).toBe(`data:image/png;base64,${Buffer.from(encodeGreyPng(pixels, 28, 28)).toString('base64')}`);
+    });
+  });
+});
+
 // Independent processes that fail fast: run them side by side.
 describe.concurrent('eval CLI refuses bad input in one line', () => {
   const notSafetensors = join(dir, 'notes.txt');
@@ -238,7 +323,11 @@ describe.concurrent('eval CLI refuses bad input in one line', () => {
     ],
     ['no --model', () => ['--json'], 2, /Missing required argument: model/],
     ['--errors-count without --errors', () => ['--model', model, '--errors-count', '5'], 2, /--errors-count needs --errors/],
-    ['a bad --split', () => ['--model', model, '--split', 'train'], 2, /--split must be one of valid, test, got 'train'/],
+    ['a bad --split', () => ['--model', model, '--split', 'training'], 2, /--split must be one of valid, test, train, got 'training'/],
+    ['a bad --rank', () => ['--model', model, '--rank', 'norm'], 2, /--rank must be one of loss, grad-norm, got 'norm'/],
+    ['--top without --rank', () => ['--model', model, '--top', '5'], 2, /--top needs --rank/],
+    ['--errors-count with --rank', () => ['--model', model, '--rank', 'loss', '--errors', join(dir, 'e.svg'), '--errors-count', '5'], 2, /with --rank, --top sets how many/],
+    ['a bad --top', () => ['--model', model, '--rank', 'loss', '--top', '0'], 2, /--top must be an integer from 1 to 10000/],
     ['a bad --threads', () => ['--model', model, '--threads', '0'], 2, /--threads must be an integer from 1 to 256/],
   ];
   for (const [what, args, code, message] of cases) {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { createTrainer, loadDataset } from '../dist/index.js';
 import type { SharedState } from '../src/engine/shared-state.js';
 import type { Kernel } from '../src/kernels/kernel.js';
 import { mlpLayout } from '../src/model/layout.js';
@@ -118,3 +119,32 @@ for (const kernelName of ['js', 'wasm'] as const) {
     });
   });
 }
+
+// The engine runs worker threads, which load the built code: these use dist/.
+describe('Engine.perSample: the rows pass alone', () => {
+  it('leaves the parameters as they are and finds the norms and losses a training step finds, at any thread count', async () => {
+    const data = loadDataset({ data: 'test/fixtures/idx' });
+    const ids = Int32Array.from({ length: 37 }, (_, i) => (i * 7) % data.train.n);
+    const seen: Buffer[] = [];
+    for (const threads of [1, 3]) {
+      const { engine } = createTrainer(data, { threads, batchSize: 40, seed: 5 });
+      try {
+        const before = engine.weights();
+        await engine.perSample(ids);
+        expect(Buffer.from(engine.weights().buffer).equals(Buffer.from(before.buffer))).toBe(true);
+        const f = engine.state.factors;
+        const norms = f.norm.slice(0, ids.length);
+        const losses = f.loss.slice(0, ids.length);
+        expect(norms.every((v) => v > 0)).toBe(true);
+        // a clipped step reports the same norms and losses: they are measured before clipping and the update
+        const stats = await engine.step(ids, { lr: 0.1, momentum: 0, weightDecay: 0, clip: 0.01 });
+        expect(Buffer.from(f.norm.slice(0, ids.length).buffer).equals(Buffer.from(norms.buffer))).toBe(true);
+        expect(stats.loss).toBe(losses.reduce((a, v) => a + v, 0));
+        seen.push(Buffer.concat([Buffer.from(norms.buffer), Buffer.from(losses.buffer)]));
+      } finally {
+        await engine.close();
+      }
+    }
+    expect(seen[1].equals(seen[0])).toBe(true);
+  });
+});

@@ -125,6 +125,19 @@ export class Engine {
   }
 
   /**
+   * The rows pass alone, without an update: each training row in `ids` is run forward and backward,
+   * unclipped. Its loss and the L2 norm of its per-sample gradient are then in `state.factors.loss`
+   * and `state.factors.norm` [ids.length]. The parameters are left as they are.
+   */
+  async perSample(ids: Int32Array): Promise<void> {
+    const bs = ids.length;
+    if (bs > this.state.batch.length) throw new RangeError(`${bs} rows; this engine takes at most ${this.state.batch.length}`);
+    this.state.batch.set(ids);
+    this.state.hyper[Hyper.CLIP] = 0;
+    await this.run(Op.TRAIN, 0, bs, rowItemCount(bs, this.computing), 0);
+  }
+
+  /**
    * Summed loss and correct count over a whole split, evaluated item by item. With a state made with
    * `predictions: true`, each row's class probabilities are then in `predictions(split)`.
    */

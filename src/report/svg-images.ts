@@ -4,15 +4,33 @@ import { escapeXml } from './svg-plot.js';
 
 /**
  * A grid of images with captions as one standalone SVG, as the lesson's show_images draws them:
- * here, the model's most confidently wrong predictions, captioned "true 3 / pred 5 (97%)". Each
- * image is an embedded PNG data URI (a 28x28 digit is ~400 bytes deflated), drawn scaled up with
- * pixelated rendering so the pixels stay sharp; a <title> per image names its row (a tooltip).
+ * the model's most confidently wrong predictions ("true 3 / pred 5 (97%)"), or the rows that cost
+ * the most ("true 3 / pred 5" over "loss 7.21"). Each image is an embedded PNG data URI (a 28x28
+ * digit is ~400 bytes deflated), drawn scaled up with pixelated rendering so the pixels stay
+ * sharp; a <title> per image names its row (a tooltip).
  */
 
-export interface ErrorGalleryInput {
+/** One image of a gallery: a row of the split, its caption lines and its tooltip. */
+export interface GalleryCell {
+  row: number;
+  caption: string[];
+  tip: string;
+}
+
+export interface GalleryInput {
   /** the split's pixels [n, side * side], row-major; values in [0, 1] for MNIST */
   x: Float32Array;
   /** pixels per image: side * side */
+  nIn: number;
+  heading: string;
+  /** the images, in order */
+  cells: readonly GalleryCell[];
+  /** the class each image's group carries, for whoever reads the SVG back */
+  cellClass: string;
+}
+
+export interface ErrorGalleryInput {
+  x: Float32Array;
   nIn: number;
   /** the rows to draw, in order */
   picks: readonly WrongPrediction[];
@@ -25,7 +43,8 @@ export interface ErrorGalleryInput {
 }
 
 const SCALE = 3; // 28 px -> 84 px on screen
-const CAPTION = 18;
+const LINE = 14; // a caption line
+const CAPTION_PAD = 4;
 const GAP = 10;
 const HEAD = 40;
 
@@ -35,43 +54,52 @@ export function imageSide(nIn: number): number | null {
   return s > 0 && s * s === nIn ? s : null;
 }
 
+/** The most confidently wrong predictions, captioned "true 3 / pred 5 (97%)". */
 export function errorGallerySvg(g: ErrorGalleryInput): string {
+  const total = `${g.total.toLocaleString('en-US')} rows (${g.splitName})`;
+  const heading = g.wrongCount === 0 ? `No mistakes in ${total}` : `The ${g.picks.length} most confidently wrong of ${g.wrongCount.toLocaleString('en-US')} mistakes in ${total}`;
+  const cells = g.picks.map((p) => ({
+    row: p.row,
+    caption: [`true ${p.label} / pred ${p.predicted} (${confidenceText(p.confidence)})`],
+    tip: `${g.splitName} row ${p.row}: true ${p.label}, predicted ${p.predicted} with probability ${p.confidence.toFixed(6)}`,
+  }));
+  return gallerySvg({ x: g.x, nIn: g.nIn, heading, cells, cellClass: 'wrong' });
+}
+
+export function gallerySvg(g: GalleryInput): string {
   const side = imageSide(g.nIn);
   if (side === null) throw new RangeError(`${g.nIn} pixels are not a square image`);
-  const cols = Math.max(1, Math.ceil(Math.sqrt(g.picks.length)));
-  const rows = Math.ceil(g.picks.length / cols);
+  const cols = Math.max(1, Math.ceil(Math.sqrt(g.cells.length)));
+  const rows = Math.ceil(g.cells.length / cols);
+  const lines = Math.max(1, ...g.cells.map((c) => c.caption.length));
+  const caption = lines * LINE + CAPTION_PAD;
   const cell = side * SCALE;
   const cellW = Math.max(cell, 130); // room for the caption
   const W = Math.max(GAP + cols * (cellW + GAP), 640); // wide enough for the heading
-  const H = HEAD + rows * (cell + CAPTION + GAP) + GAP;
+  const H = HEAD + rows * (cell + caption + GAP) + GAP;
   const toGrey = greyMapping(g.x);
 
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif" font-size="12">`,
     `<rect width="${W}" height="${H}" fill="#fff"/>`,
-    `<text x="${GAP}" y="24" font-size="14" font-weight="bold">${escapeXml(heading(g))}</text>`,
+    `<text x="${GAP}" y="24" font-size="14" font-weight="bold">${escapeXml(g.heading)}</text>`,
   ];
-  g.picks.forEach((p, i) => {
+  g.cells.forEach((c, i) => {
     const x = GAP + (i % cols) * (cellW + GAP);
-    const y = HEAD + Math.floor(i / cols) * (cell + CAPTION + GAP);
-    const pixels = toGrey(g.x.subarray(p.row * g.nIn, (p.row + 1) * g.nIn));
+    const y = HEAD + Math.floor(i / cols) * (cell + caption + GAP);
+    const pixels = toGrey(g.x.subarray(c.row * g.nIn, (c.row + 1) * g.nIn));
     const uri = `data:image/png;base64,${Buffer.from(encodeGreyPng(pixels, side, side)).toString('base64')}`;
-    const tip = `${g.splitName} row ${p.row}: true ${p.label}, predicted ${p.predicted} with probability ${p.confidence.toFixed(6)}`;
+    const text = c.caption.map((t, k) => `<text x="${cellW / 2}" y="${cell + LINE * (k + 1)}" text-anchor="middle">${escapeXml(t)}</text>`).join('');
     out.push(
-      `<g class="wrong" transform="translate(${x} ${y})"><title>${escapeXml(tip)}</title>` +
+      `<g class="${escapeXml(g.cellClass)}" transform="translate(${x} ${y})"><title>${escapeXml(c.tip)}</title>` +
         `<image x="${(cellW - cell) / 2}" y="0" width="${cell}" height="${cell}" style="image-rendering:pixelated" preserveAspectRatio="none" href="${uri}"/>` +
         `<rect x="${(cellW - cell) / 2}" y="0" width="${cell}" height="${cell}" fill="none" stroke="#ccc"/>` +
-        `<text x="${cellW / 2}" y="${cell + 14}" text-anchor="middle">true ${p.label} / pred ${p.predicted} (${confidenceText(p.confidence)})</text></g>`,
+        text +
+        '</g>',
     );
   });
   out.push('</svg>');
   return `${out.join('\n')}\n`;
-}
-
-function heading(g: ErrorGalleryInput): string {
-  const total = `${g.total.toLocaleString('en-US')} rows (${g.splitName})`;
-  if (g.wrongCount === 0) return `No mistakes in ${total}`;
-  return `The ${g.picks.length} most confidently wrong of ${g.wrongCount.toLocaleString('en-US')} mistakes in ${total}`;
 }
 
 /**
