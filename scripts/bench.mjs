@@ -3,7 +3,8 @@
 // moment on a shared machine hits them all), with speedup, efficiency and peak RSS; the speedup
 // measured again inside one process (scripts/bench-scaling.mjs); the speedup projected for 4, 8 and
 // 16 dedicated cores (bench-scaling --project); and the lesson's numpy loop on the same data where
-// python3 with numpy is present. With --baseline DIR (another build's dist/), also this build
+// python3 with numpy is present; what DP-SGD's clipping and noise cost over plain SGD at bs 256 on 2
+// threads, side by side in one process (scripts/bench-dp.mjs). With --baseline DIR (another build's dist/), also this build
 // against that one, taking turns in one process (scripts/bench-ab.mjs). Writes a JSON file and an
 // SVG chart and prints Markdown tables.
 //   npm run bench -- --kernel js --repeats 3 --out docs
@@ -16,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { chartSvg } from './bench-chart.mjs';
 import { median } from './lib/bursts.mjs';
+import { dpTableLines } from './lib/dp-table.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const { values } = parseArgs({
@@ -92,6 +94,9 @@ const scaling = JSON.parse(execFileSync(process.execPath, [join(root, 'scripts/b
 // The projection to more cores than this machine has, from costs measured here.
 const projection = values.kernel === 'wasm' ? JSON.parse(execFileSync(process.execPath, [join(root, 'scripts/bench-scaling.mjs'), '--project', '--json', '--bs', `${[...new Set([...bsList, 128])].sort((a, b) => a - b).join(',')}`, '--threads', '2,4,8,16'], { encoding: 'utf8' })) : null;
 
+// DP-SGD's costs over plain SGD, engines taking turns in one process.
+const dp = values.kernel === 'wasm' ? JSON.parse(execFileSync(process.execPath, [join(root, 'scripts/bench-dp.mjs'), '--threads', '2', '--bs', '256', '--rounds', '30', '--json'], { encoding: 'utf8' })) : null;
+
 // This build against another, in one process: paired ratios per thread count and batch size.
 const vsBaseline = values.baseline
   ? JSON.parse(execFileSync(process.execPath, [join(root, 'scripts/bench-ab.mjs'), '--baseline', values.baseline, '--threads', threadList.filter((t) => t <= 2).join(','), '--bs', values.bs, '--rounds', '40', '--json'], { encoding: 'utf8' }))
@@ -156,12 +161,13 @@ if (projection) {
   lines.push('', `Projected for dedicated cores from costs measured here (bench-scaling --project; shared word ${projection.measured.wordNs.toFixed(0)} ns):`, '', '| bs | cores | row items | slices | step (us) | samples/s | speedup (projected) |', '|---:|---:|---:|---:|---:|---:|---:|');
   for (const p of projection.projection) lines.push(`| ${p.bs} | ${p.threads} | ${p.rowItems} | ${p.slices} | ${p.stepUs.toFixed(1)} | ${fmt(p.samplesPerSecond)} | ${p.speedup.toFixed(2)} |`);
 }
+if (dp) lines.push('', 'DP-SGD over plain SGD, taking turns in one process (bench-dp, median of 30 paired time ratios; the same fixed-size batches, clip 1, noise multiplier 1.1):', '', ...dpTableLines(dp));
 if (vsBaseline) {
   lines.push('', `Against ${values.baseline}, taking turns in one process (bench-ab, median of 40 paired ratios):`, '', '| bs | threads | this (samples/s) | baseline (samples/s) | this / baseline |', '|---:|---:|---:|---:|---:|');
   for (const r of vsBaseline) lines.push(`| ${r.bs} | ${r.threads} | ${fmt(r.samplesPerSecond)} | ${fmt(r.baselineSamplesPerSecond)} | ${r.speedup.toFixed(3)} |`);
 }
 const report = lines.join('\n');
-writeFileSync(join(values.out, 'benchmark.json'), `${JSON.stringify({ machine, kernel: values.kernel, repeats, samples, numpyEnvDropped, results, projection, vsBaseline }, null, 2)}\n`);
+writeFileSync(join(values.out, 'benchmark.json'), `${JSON.stringify({ machine, kernel: values.kernel, repeats, samples, numpyEnvDropped, results, projection, dp, vsBaseline }, null, 2)}\n`);
 const series = bsList.map((bs) => ({
   label: `bs ${bs}`,
   points: results.filter((r) => r.bs === bs && !r.system).map((r) => [r.threads, r.samplesPerSecond]),

@@ -7,14 +7,15 @@
 export const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 /**
- * Seconds per step of each trainer ({engine, nextBatch}), round by round: [trainers][rounds].
+ * Seconds per step of each trainer ({engine, nextBatch, stepOptions?}), round by round:
+ * [trainers][rounds]. Each step takes the trainer's stepOptions() where it has them, else `sgd`.
  * A burst is about `samples` samples; the trainers first take turns for `warmupSeconds`.
  */
 export async function timeBursts(trainers, { samples, bs, rounds, warmupSeconds, sgd }) {
   const steps = Math.max(1, Math.round(samples / bs));
   const burst = async (t) => {
     const start = performance.now();
-    for (let s = 0; s < steps; s++) await t.engine.step(t.nextBatch(), sgd);
+    for (let s = 0; s < steps; s++) await t.engine.step(t.nextBatch(), t.stepOptions ? t.stepOptions() : sgd);
     return (performance.now() - start) / 1000 / steps;
   };
   const warmUntil = performance.now() + 1000 * warmupSeconds;
