@@ -53,6 +53,8 @@ export const LAYER_FIELDS = [
 ] as const;
 /** Bytes of the Sgd record (assembly/update.ts): five f32 or u32, two u32 and a pointer. */
 const SGD_BYTES = 32;
+/** noise.ts NOISE_SCRATCH: a call's four vectors of normals, then Philox's two multipliers */
+const NOISE_SCRATCH = 96;
 
 export type HeaderField = (typeof HEADER_FIELDS)[number][0];
 export type LayerField = (typeof LAYER_FIELDS)[number][0];
@@ -72,9 +74,9 @@ function offsets<N extends string>(fields: readonly (readonly [N, number])[]): {
 export const HEADER = offsets(HEADER_FIELDS);
 export const LAYER = offsets(LAYER_FIELDS);
 
-/** What the module reports, in fieldOffset's order: every field's offset, then the sizes of Header, Layer and Sgd. */
+/** What the module reports, in fieldOffset's order: every field's offset, then the sizes of Header, Layer and Sgd, and the noise's scratch. */
 export function expectedOffsets(): number[] {
-  return [...HEADER_FIELDS.map(([f]) => HEADER.at[f]), ...LAYER_FIELDS.map(([f]) => LAYER.at[f]), HEADER.bytes, LAYER.bytes, SGD_BYTES];
+  return [...HEADER_FIELDS.map(([f]) => HEADER.at[f]), ...LAYER_FIELDS.map(([f]) => LAYER.at[f]), HEADER.bytes, LAYER.bytes, SGD_BYTES, NOISE_SCRATCH];
 }
 
 const ALIGN = 64; // a cache line
@@ -122,7 +124,7 @@ export function wasmScratchPlan(storage: ParamStorage, plan: SlicePlan, probRows
     return at;
   };
   const sgd = take(SGD_BYTES);
-  const noiseTmp = take(64);
+  const noiseTmp = take(NOISE_SCRATCH);
   const expTmp = take(8 * nClasses);
   const logits = take(4 * storage.linears[L - 1].biasLength);
   const listIdx = take(4 * layout.sizes[0]);

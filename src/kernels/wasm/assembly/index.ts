@@ -16,6 +16,7 @@ import { Header, Layer, layerAt, Status } from './layout';
 import { clipRow, crossEntropy, cutList, denseForward, inputGrad, listFits, listForward, listRow, rowNorm } from './rows';
 import { firstLayerSlice, outputRowsSlice } from './slices';
 import { Sgd } from './update';
+import { NOISE_SCRATCH } from './noise';
 import { at4 } from './simd';
 
 /**
@@ -160,7 +161,7 @@ function fail(H: Header, status: Status): i32 {
 
 /**
  * The byte offset of field i in the order plan.ts lists them (HEADER_FIELDS, then LAYER_FIELDS, then
- * the sizes of Header, Layer and Sgd), for the loader to check its layout against this build; -1 past the end.
+ * the sizes of Header, Layer and Sgd, and the noise's scratch), for the loader to check its layout against this build; -1 past the end.
  */
 export function fieldOffset(i: i32): i32 {
   switch (i) {
@@ -206,6 +207,7 @@ export function fieldOffset(i: i32): i32 {
     case 39: return offsetof<Header>();
     case 40: return offsetof<Layer>();
     case 41: return offsetof<Sgd>();
+    case 42: return <i32>NOISE_SCRATCH;
   }
   return -1;
 }

@@ -58,7 +58,7 @@ export class Header {
   acc: usize;
   /** sgd: the slice's optimizer settings (update.ts Sgd) */
   sgd: usize;
-  /** noiseTmp [4] v128: one call's normals (noise.ts) */
+  /** noiseTmp [6] v128: one call's normals, then Philox's multipliers (noise.ts) */
   noiseTmp: usize;
   /** expTmp [nClasses] f64: one row's exp(z - max) */
   expTmp: usize;

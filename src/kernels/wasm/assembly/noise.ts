@@ -10,35 +10,59 @@ const W0: u32 = 0x9e3779b9;
 const W1: u32 = 0xbb67ae85;
 const NOISE_KEY: u32 = 0xd9a56e1b;
 
+/** The bytes of scratch normals uses: its four vectors of output, then Philox's two multipliers. */
+export const NOISE_SCRATCH: usize = 96;
+
+/** Writes Philox's multipliers, splatted, where normals reads them in its scratch `out`. */
+export function setMultipliers(out: usize): void {
+  v128.store(out, i32x4.splat(M0), 64);
+  v128.store(out, i32x4.splat(M1), 80);
+}
+
 /**
  * Four standard normals for each of four counters, the lanes of c0 .. c3: out[w] (a vector at
  * out + 16 w) holds normal w of each lane's call (Box-Muller on the word pairs (0, 1) and (2, 3)).
+ * `out` is a scratch of NOISE_SCRATCH bytes that setMultipliers has prepared: the multipliers are
+ * read from it because V8 rebuilds a vector constant at each use (three instructions), while a
+ * loaded value stays in a register. The ten rounds go two a pass, which halves the loop's own
+ * instructions (a counter, a stack check, register moves).
  */
 export function normals(c0: v128, c1: v128, c2: v128, c3: v128, seed: u32, out: usize): void {
+  const m0 = v128.load(out, 64);
+  const m1 = v128.load(out, 80);
   let x0 = c0;
   let x1 = c1;
   let x2 = c2;
   let x3 = c3;
   let k0 = seed;
   let k1 = NOISE_KEY;
-  const m0 = i32x4.splat(M0);
-  const m1 = i32x4.splat(M1);
-  for (let round = 0; round < 10; round++) {
-    // the 64-bit products M0 * x0 and M1 * x2, lane by lane, split into their high and low words
-    const a = i64x2.extmul_low_i32x4_u(x0, m0);
-    const b = i64x2.extmul_high_i32x4_u(x0, m0);
-    const c = i64x2.extmul_low_i32x4_u(x2, m1);
-    const d = i64x2.extmul_high_i32x4_u(x2, m1);
-    const hi0 = v128.shuffle<i32>(a, b, 1, 3, 5, 7);
-    const lo0 = v128.shuffle<i32>(a, b, 0, 2, 4, 6);
-    const hi1 = v128.shuffle<i32>(c, d, 1, 3, 5, 7);
-    const lo1 = v128.shuffle<i32>(c, d, 0, 2, 4, 6);
-    x0 = v128.xor(v128.xor(hi1, x1), i32x4.splat(k0));
-    x1 = lo1;
-    x2 = v128.xor(v128.xor(hi0, x3), i32x4.splat(k1));
-    x3 = lo0;
-    k0 += W0;
-    k1 += W1;
+  for (let pass = 0; pass < 5; pass++) {
+    {
+      // the 64-bit products M0 x0 and M1 x2, lane by lane, split into their high and low words
+      const a = i64x2.extmul_low_i32x4_u(x0, m0);
+      const b = i64x2.extmul_high_i32x4_u(x0, m0);
+      const c = i64x2.extmul_low_i32x4_u(x2, m1);
+      const d = i64x2.extmul_high_i32x4_u(x2, m1);
+      x0 = v128.xor(v128.xor(v128.shuffle<i32>(c, d, 1, 3, 5, 7), x1), i32x4.splat(k0));
+      x1 = v128.shuffle<i32>(c, d, 0, 2, 4, 6);
+      x2 = v128.xor(v128.xor(v128.shuffle<i32>(a, b, 1, 3, 5, 7), x3), i32x4.splat(k1));
+      x3 = v128.shuffle<i32>(a, b, 0, 2, 4, 6);
+      k0 += W0;
+      k1 += W1;
+    }
+    {
+      // the 64-bit products M0 x0 and M1 x2, lane by lane, split into their high and low words
+      const a = i64x2.extmul_low_i32x4_u(x0, m0);
+      const b = i64x2.extmul_high_i32x4_u(x0, m0);
+      const c = i64x2.extmul_low_i32x4_u(x2, m1);
+      const d = i64x2.extmul_high_i32x4_u(x2, m1);
+      x0 = v128.xor(v128.xor(v128.shuffle<i32>(c, d, 1, 3, 5, 7), x1), i32x4.splat(k0));
+      x1 = v128.shuffle<i32>(c, d, 0, 2, 4, 6);
+      x2 = v128.xor(v128.xor(v128.shuffle<i32>(a, b, 1, 3, 5, 7), x3), i32x4.splat(k1));
+      x3 = v128.shuffle<i32>(a, b, 0, 2, 4, 6);
+      k0 += W0;
+      k1 += W1;
+    }
   }
   boxMuller(x0, x1, out);
   boxMuller(x2, x3, out + 32);
@@ -48,19 +72,20 @@ export function normals(c0: v128, c1: v128, c2: v128, c3: v128, seed: u32, out: 
 // @ts-ignore: decorator
 @inline function boxMuller(a: v128, b: v128, out: usize): void {
   const r = f32x4.sqrt(f32x4.mul(f32x4.splat(-2), log4(uniform24(a))));
-  // sin and cos of 2π u from u's octant: 8u = o + t, the angle within the octant (π/4) t, or
-  // (π/4) (1 - t) on odd octants (exact: t is a multiple of 2^-21), then sin and cos swapped and
-  // signed by octant
-  const t8 = f32x4.mul(uniform24(b), f32x4.splat(8));
-  const o = i32x4.trunc_sat_f32x4_s(t8);
-  const t = f32x4.sub(t8, f32x4.convert_i32x4_s(o));
-  const odd = i32x4.ne(v128.and(o, i32x4.splat(1)), i32x4.splat(0));
+  // sin and cos of 2π u from u's octant, read off the word's bits: u = (v + 1/2) / 2^24 with v its
+  // top 24 bits, so 8u = o + t with o = v >> 21 and t = (v mod 2^21 + 1/2) / 2^21 (exact in
+  // float32). The angle within the octant is (π/4) t, or (π/4) (1 - t) on odd octants; then sin and
+  // cos are swapped and signed by octant. (Integer masks throughout: V8 expands float truncation and
+  // comparisons with zero into several instructions each.)
+  const o = i32x4.shr_u(b, 29);
+  const t = f32x4.mul(f32x4.add(f32x4.convert_i32x4_s(v128.and(i32x4.shr_u(b, 8), i32x4.splat(0x1fffff))), f32x4.splat(0.5)), f32x4.splat(<f32>4.76837158203125e-7));
+  const odd = i32x4.shr_s(i32x4.shl(o, 31), 31);
   const x = f32x4.mul(v128.bitselect(f32x4.sub(f32x4.splat(1), t), t, odd), f32x4.splat(<f32>(Math.PI / 4)));
   const x2 = f32x4.mul(x, x);
   // Taylor polynomials on [0, π/4]: the first left-out terms are below 2e-9 and 3e-10
   const sinx = f32x4.mul(x, poly5(x2, 1, <f32>(-1.0 / 6), <f32>(1.0 / 120), <f32>(-1.0 / 5040), <f32>(1.0 / 362880)));
   const cosx = poly6(x2, 1, -0.5, <f32>(1.0 / 24), <f32>(-1.0 / 720), <f32>(1.0 / 40320), <f32>(-1.0 / 3628800));
-  const swap = i32x4.ne(v128.and(i32x4.add(o, i32x4.splat(1)), i32x4.splat(2)), i32x4.splat(0));
+  const swap = i32x4.shr_s(i32x4.shl(i32x4.add(o, i32x4.splat(1)), 30), 31); // octants 1, 2, 5, 6
   const sign = i32x4.splat(0x80000000);
   const sinNeg = v128.and(i32x4.shl(o, 29), sign); // octants 4 .. 7
   const cosNeg = v128.and(i32x4.shl(i32x4.add(o, i32x4.splat(2)), 29), sign); // octants 2 .. 5
@@ -70,10 +95,13 @@ export function normals(c0: v128, c1: v128, c2: v128, c3: v128, seed: u32, out: 
   v128.store(out, f32x4.mul(r, s), 16);
 }
 
-/** A uint32 in each lane as a uniform in (0, 1): its top 24 bits and a half, over 2^24 (exact in float32). */
+/**
+ * A uint32 in each lane as a uniform in (0, 1): its top 24 bits and a half, over 2^24 (the sum
+ * rounded to float32's 24 bits). The top 24 bits fit a signed conversion, which is one instruction.
+ */
 // @ts-ignore: decorator
 @inline function uniform24(u: v128): v128 {
-  return f32x4.mul(f32x4.add(f32x4.convert_i32x4_u(i32x4.shr_u(u, 8)), f32x4.splat(0.5)), f32x4.splat(<f32>5.9604644775390625e-8));
+  return f32x4.mul(f32x4.add(f32x4.convert_i32x4_s(i32x4.shr_u(u, 8)), f32x4.splat(0.5)), f32x4.splat(<f32>5.9604644775390625e-8));
 }
 
 /**

@@ -5,7 +5,7 @@
 // (The `switch` arms that pass each block width as a literal: see rows.ts.)
 
 import { Header, Layer } from './layout';
-import { normals, transpose4 } from './noise';
+import { normals, setMultipliers, transpose4 } from './noise';
 import { rowReady } from './ready';
 import { at4, madd, zero4 } from './simd';
 import { Sgd, step1, stepRun } from './update';
@@ -81,6 +81,7 @@ function transposedNoise(H: Header, L: Layer, o: Sgd, acc: usize, k0: i32, k1: i
   const rowBytes = <usize>L.sOut << 2;
   const std = f32x4.splat(o.noiseStd);
   const z = H.noiseTmp;
+  setMultipliers(z);
   for (let g = k0 >> 2; g << 2 < k1; g++) {
     for (let j = 0; j < L.nOut; j += 4) {
       const lanes = i32x4.add(i32x4.splat(j), i32x4(0, 1, 2, 3));
@@ -100,6 +101,7 @@ function transposedNoise(H: Header, L: Layer, o: Sgd, acc: usize, k0: i32, k1: i
  */
 function biasNoise(H: Header, L: Layer, l: i32, o: Sgd, biasAcc: usize, j0: i32, j1: i32, step: i32): void {
   const z = H.noiseTmp;
+  setMultipliers(z);
   for (let q = j0 >> 2; q << 2 < j1; q += 4) {
     normals(i32x4.add(i32x4.splat(q), i32x4(0, 1, 2, 3)), i32x4.splat(0), i32x4.splat(2 * l + 1), i32x4.splat(o.noiseStep), o.seed, z);
     transpose4(z);
@@ -122,6 +124,7 @@ function rowsNoise(H: Header, L: Layer, l: i32, o: Sgd, acc: usize, j0: i32, j1:
   const inRow = <usize>L.sIn << 2;
   const std = f32x4.splat(o.noiseStd);
   const z = H.noiseTmp;
+  setMultipliers(z);
   for (let j = j0; j < j1; j++) {
     const row = acc + <usize>(j - j0) * inRow;
     for (let g = 0; g << 2 < L.nIn; g += 4) {
