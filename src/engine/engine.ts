@@ -1,10 +1,12 @@
 import { RunError } from '../errors.js';
 import type { MlpLayout } from '../model/layout.js';
 import type { Stats } from '../nn/types.js';
+import type { AdamWStep } from '../optim/adamw.js';
 import type { SgdOptions } from '../optim/sgd.js';
 
 /**
- * A training step's settings: SGD's, and optionally DP-SGD's (Opacus's semantics): each row's
+ * A training step's settings: SGD's, or AdamW's when `adamw` is given (then `momentum` must be 0 and
+ * weight decay is decoupled), and optionally DP-SGD's (Opacus's semantics): each row's
  * gradient clipped to `clip` in L2 norm, Gaussian noise of standard deviation `noiseStd` added to
  * each summed element (drawn for `noiseStep` from `noiseSeed`: privacy/noise.ts), the sum divided
  * by `meanOver` (default: the batch's rows; under Poisson sampling, the expected batch size).
@@ -15,6 +17,7 @@ export interface StepOptions extends SgdOptions {
   noiseStd?: number;
   noiseSeed?: number;
   noiseStep?: number;
+  adamw?: AdamWStep;
 }
 import { WorkerPool, coreCount, spinnerCount } from './pool.js';
 import type { SharedState, SplitName } from './shared-state.js';
@@ -90,6 +93,19 @@ export class Engine {
     this.state.storage.store(buf, m);
   }
 
+  /** A copy of AdamW's second moment (exp_avg_sq) in the model layout, or null without one. AdamW's first moment is momentumBuffer(). */
+  varianceBuffer(): Float32Array | null {
+    const v = this.state.variance;
+    return v && this.state.storage.toModel(v);
+  }
+
+  /** Sets AdamW's second moment from `buf`, in the model layout.   buf: [layout.count] */
+  setVarianceBuffer(buf: Float32Array): void {
+    const v = this.state.variance;
+    if (v === null) throw new Error('AdamW\'s second moment needs a state created with variance: true');
+    this.state.storage.store(buf, v);
+  }
+
   /**
    * One SGD step on the samples whose ids are in `ids`: the rows pass (each row's forward and
    * backward), then the slices pass (the batch mean and the update). Returns the batch's summed loss
@@ -104,6 +120,8 @@ export class Engine {
     if (!(meanOver > 0)) throw new RangeError('an empty batch needs meanOver, the expected batch size to divide by');
     this.state.batch.set(ids);
     if (opt.momentum !== 0 && this.state.momentum === null) throw new Error('momentum needs a state created with momentum: true');
+    if (opt.adamw && (this.state.momentum === null || this.state.variance === null)) throw new Error('AdamW needs a state created with momentum: true and variance: true');
+    if (opt.adamw && opt.momentum !== 0) throw new Error('AdamW has no SGD momentum: its first moment uses beta1');
     const hyper = this.state.hyper;
     hyper[Hyper.LR] = opt.lr;
     hyper[Hyper.MOMENTUM] = opt.momentum;
@@ -113,6 +131,12 @@ export class Engine {
     hyper[Hyper.NOISE_STD] = opt.noiseStd ?? 0;
     hyper[Hyper.NOISE_SEED] = opt.noiseSeed ?? 0;
     hyper[Hyper.NOISE_STEP] = opt.noiseStep ?? 0;
+    const a = opt.adamw;
+    hyper[Hyper.ADAMW] = a ? 1 : 0;
+    hyper[Hyper.BETA1] = a?.beta1 ?? 0;
+    hyper[Hyper.BETA2] = a?.beta2 ?? 0;
+    hyper[Hyper.EPS] = a?.eps ?? 0;
+    hyper[Hyper.ADAM_T] = a?.t ?? 0;
     await this.run(Op.TRAIN, 0, bs, rowItemCount(bs, this.computing), this.state.plan.slices.length);
     const { loss: rowLoss, correct: rowCorrect } = this.state.factors;
     let loss = 0;

@@ -35,8 +35,10 @@ export interface StateOptions {
   kernel: KernelName;
   /** compute threads (each gets kernel scratch) */
   threads: number;
-  /** keep a momentum buffer for SGD */
+  /** keep a momentum buffer: SGD's, or AdamW's first moment */
   momentum?: boolean;
+  /** keep AdamW's second moment */
+  variance?: boolean;
   /** keep every evaluated row's class probabilities */
   predictions?: boolean;
   /** the threads to cut the slices for (default: `threads`, at most the cores); any cut gives the same bytes */
@@ -65,8 +67,10 @@ export interface SharedSetup {
   control: Region;
   /** [Hyper.COUNT] the optimizer's settings for the step */
   hyper: Region;
-  /** [P] SGD's momentum buffer (null without momentum) */
+  /** [P] SGD's momentum buffer or AdamW's first moment (null without) */
   momentum: Region | null;
+  /** [P] AdamW's second moment (null without) */
+  variance: Region | null;
   /** [rows, nClasses] class probabilities of the last evaluation (null unless asked for) */
   predictions: Region | null;
   /** [evaluation items, Result.COUNT]: each evaluation item's summed loss and correct count */
@@ -77,7 +81,8 @@ export interface SharedSetup {
  * Everything the threads share, as views over one arena:
  *   params [P]                  the flat parameter block, as the kernel stores it (`storage`: the
  *                               model layout, or the wasm kernel's: first W transposed, all padded)
- *   momentum [P]                SGD's momentum buffer, when momentum is on (same storage)
+ *   momentum [P]                SGD's momentum buffer or AdamW's first moment, when kept (same storage)
+ *   variance [P]                AdamW's second moment, when kept (same storage)
  *   batch  [batchSize]          the current batch's sample ids
  *   factors                     each batch row's per-sample gradient as its factors, its loss and
  *                               correctness (batch-factors.ts)
@@ -98,6 +103,7 @@ export class SharedState {
   readonly control: Int32Array;
   readonly hyper: Float64Array;
   readonly momentum: Float32Array | null;
+  readonly variance: Float32Array | null;
   readonly predictions: Float32Array | null;
   readonly results: Float64Array;
   readonly splits: Partial<Record<SplitName, Split>>;
@@ -115,6 +121,7 @@ export class SharedState {
     this.control = viewOf(m, { ...setup.control, type: 'i32' });
     this.hyper = viewOf(m, { ...setup.hyper, type: 'f64' });
     this.momentum = setup.momentum && viewOf(m, { ...setup.momentum, type: 'f32' });
+    this.variance = setup.variance && viewOf(m, { ...setup.variance, type: 'f32' });
     this.predictions = setup.predictions && viewOf(m, { ...setup.predictions, type: 'f32' });
     this.results = viewOf(m, { ...setup.results, type: 'f64' });
     this.splits = {};
@@ -142,7 +149,7 @@ export class SharedState {
   kernelContext(index: number): KernelContext {
     const r = this.setup.scratch[index];
     if (!r) throw new Error(`no kernel scratch region ${index}`);
-    const step: StepViews = { params: this.params, momentum: this.momentum, batch: this.batch, train: this.splits.train ?? null, factors: this.factors, plan: this.plan };
+    const step: StepViews = { params: this.params, momentum: this.momentum, variance: this.variance, batch: this.batch, train: this.splits.train ?? null, factors: this.factors, plan: this.plan };
     return { layout: this.layout, storage: this.storage, step, maxRows: this.maxRows, memory: this.setup.memory, scratch: viewOf(this.setup.memory, { ...r, type: 'u8' }) };
   }
 
@@ -204,6 +211,7 @@ export class SharedState {
       hyper: arena.allocRegion('f64', Hyper.COUNT),
       results: arena.allocRegion('f64', Result.COUNT * items),
       momentum: opts.momentum ? arena.allocRegion('f32', P) : null,
+      variance: opts.variance ? arena.allocRegion('f32', P) : null,
       predictions: opts.predictions ? arena.allocRegion('f32', maxSplitRows * sizes[sizes.length - 1]) : null,
     };
     viewOf(arena.memory, { ...setup.scratchClaim, type: 'i32' })[0] = 1;

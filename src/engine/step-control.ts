@@ -73,6 +73,12 @@ export enum Hyper {
   NOISE_STD,
   NOISE_SEED,
   NOISE_STEP,
+  /** 1: the update is AdamW's, with these betas, eps and step number t (from 1); 0: SGD's */
+  ADAMW,
+  BETA1,
+  BETA2,
+  EPS,
+  ADAM_T,
   COUNT,
 }
 

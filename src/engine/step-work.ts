@@ -1,4 +1,5 @@
 import type { Kernel } from '../kernels/kernel.js';
+import type { AdamWStep } from '../optim/adamw.js';
 import type { UpdateOptions } from '../optim/sgd.js';
 import type { SharedState } from './shared-state.js';
 import { Hyper, Op, Phase, Result, SPIN_MICROS, SPLIT_IDS, Word, claim, finish, itemsOf, waitPhase } from './step-control.js';
@@ -14,7 +15,8 @@ import { itemStart } from './work-plan.js';
  * as the row is ready, so the slices pass starts while the last rows are still being computed.
  */
 export class StepWork {
-  private readonly update: UpdateOptions = { lr: 0, momentum: 0, weightDecay: 0, meanOver: 1, noiseStd: 0, noiseSeed: 0, noiseStep: 0 };
+  private readonly update: UpdateOptions = { lr: 0, momentum: 0, weightDecay: 0, meanOver: 1, noiseStd: 0, noiseSeed: 0, noiseStep: 0, adamw: null };
+  private readonly adamw: AdamWStep = { beta1: 0, beta2: 0, eps: 0, t: 0 };
 
   constructor(
     readonly state: SharedState,
@@ -86,6 +88,12 @@ export class StepWork {
     u.noiseStd = h[Hyper.NOISE_STD];
     u.noiseSeed = h[Hyper.NOISE_SEED];
     u.noiseStep = h[Hyper.NOISE_STEP];
+    const a = this.adamw;
+    a.beta1 = h[Hyper.BETA1];
+    a.beta2 = h[Hyper.BETA2];
+    a.eps = h[Hyper.EPS];
+    a.t = h[Hyper.ADAM_T];
+    u.adamw = h[Hyper.ADAMW] !== 0 ? a : null;
   }
 
   /** Where an evaluation item's class probabilities go, when they are kept. */

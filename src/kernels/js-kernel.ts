@@ -4,6 +4,7 @@ import { correctRows, crossEntropyBackward, crossEntropyForward, logsumexp } fro
 import { linWeightGrad } from '../nn/linear.js';
 import { Mlp } from '../nn/mlp.js';
 import type { Floats, Stats } from '../nn/types.js';
+import { adamwStep } from '../optim/adamw.js';
 import { sgdStep, type UpdateOptions } from '../optim/sgd.js';
 import { GaussianNoise } from '../privacy/noise.js';
 import type { Kernel, KernelContext, StepViews } from './kernel.js';
@@ -74,7 +75,7 @@ export class JsKernel implements Kernel {
   }
 
   updateSlice(s: number, batchRows: number, o: UpdateOptions, step: number): boolean {
-    const { params, momentum, batch, train, factors, plan } = this.step;
+    const { params, batch, train, factors, plan } = this.step;
     const slice = plan.slices[s];
     if (!slice) throw new RangeError(`no slice ${s}`);
     if (!rowsReady(factors.ready, batchRows, step)) return false;
@@ -94,9 +95,20 @@ export class JsKernel implements Kernel {
     // the batch mean (or DP-SGD's division by the expected batch size), then the optimizer on W[j0:j1, :] and b[j0:j1]
     for (let i = 0; i < n * nIn; i++) this.dW[i] /= o.meanOver;
     for (let i = 0; i < n; i++) this.db[i] /= o.meanOver;
-    sgdStep(o, params, spec.weight.offset + j0 * nIn, this.dW, n * nIn, momentum);
-    sgdStep(o, params, spec.bias.offset + j0, this.db, n, momentum);
+    this.optimizerStep(o, spec.weight.offset + j0 * nIn, this.dW, n * nIn);
+    this.optimizerStep(o, spec.bias.offset + j0, this.db, n);
     return true;
+  }
+
+  /** SGD or AdamW on params[at .. at + n) from their gradient g[0 .. n). */
+  private optimizerStep(o: UpdateOptions, at: number, g: Float64Array, n: number): void {
+    const { params, momentum, variance } = this.step;
+    if (o.adamw === null) {
+      sgdStep(o, params, at, g, n, momentum);
+      return;
+    }
+    if (momentum === null || variance === null) throw new Error('AdamW needs its two moment buffers');
+    adamwStep(o.lr, o.weightDecay, o.adamw, params, at, g, n, momentum, variance);
   }
 
   /** DP-SGD: noiseStd z into the summed gradient of W_l[j0:j1, :] and b_l[j0:j1], z each parameter's normal at the step. */

@@ -12,8 +12,10 @@ import type { ParamStorage } from './param-storage.js';
 export interface StepViews {
   /** [P] the parameters, as the kernel stores them (`storage`) */
   params: Float32Array;
-  /** [P] SGD's momentum buffer in the same storage, or null without momentum */
+  /** [P] SGD's momentum buffer or AdamW's first moment in the same storage, or null without */
   momentum: Float32Array | null;
+  /** [P] AdamW's second moment in the same storage, or null without */
+  variance: Float32Array | null;
   /** [maxBatch] the current batch's sample ids */
   batch: Int32Array;
   /** the training split (with what the kernel's prepareTraining added), or null when only evaluating */

@@ -1,6 +1,7 @@
 import type { Split } from '../data/dataset.js';
 import type { SlicePlan } from '../engine/work-plan.js';
 import type { Stats } from '../nn/types.js';
+import { adamwScalars } from '../optim/adamw.js';
 import type { UpdateOptions } from '../optim/sgd.js';
 import type { Kernel, KernelContext, StepViews } from './kernel.js';
 import type { ParamStorage } from './param-storage.js';
@@ -106,6 +107,7 @@ export class WasmKernel implements Kernel {
       nClasses: this.nClasses,
       params: addr(step.params),
       momentum: step.momentum ? addr(step.momentum) : 0,
+      variance: step.variance ? addr(step.variance) : 0,
       ids: addr(step.batch),
       y: train ? addr(train.y) : 0,
       n: train ? train.n : 0,
@@ -162,6 +164,12 @@ export class WasmKernel implements Kernel {
     if (!(batchRows >= 0 && batchRows <= this.maxBatch)) throw new RangeError(`${batchRows} batch rows; the factors hold 0 to ${this.maxBatch}`);
     if (o.momentum !== 0 && this.step.momentum === null) throw new Error('SGD with momentum needs a momentum buffer');
     this.wasm.setUpdate(this.hdr, o.meanOver, o.lr, o.momentum, o.weightDecay, o.noiseStd, o.noiseSeed, o.noiseStep);
+    const a = o.adamw;
+    if (a) {
+      if (this.step.momentum === null || this.step.variance === null) throw new Error('AdamW needs its two moment buffers');
+      const s = adamwScalars(o.lr, o.weightDecay, a);
+      this.wasm.setAdamW(this.hdr, a.beta1, 1 - a.beta1, a.beta2, 1 - a.beta2, a.eps, s.stepSize, s.bc2Sqrt, s.decay);
+    }
     return this.wasm.updateSlice(this.hdr, slice.layer, slice.part, slice.lo, slice.hi, batchRows, step) !== 0;
   }
 

@@ -1,4 +1,5 @@
 import type { Floats } from '../nn/types.js';
+import type { AdamWStep } from './adamw.js';
 
 /** SGD's hyperparameters, with PyTorch's `optim.SGD` meaning (dampening 0, no Nesterov). */
 export interface SgdOptions {
@@ -11,10 +12,12 @@ export interface SgdOptions {
 
 /**
  * What a step's update does with a slice's summed gradient: add DP-SGD's noise (when noiseStd > 0),
- * divide by meanOver, then SGD (Opacus's DPOptimizer, then torch.optim.SGD):
+ * divide by meanOver, then SGD or AdamW (Opacus's DPOptimizer, then torch.optim.SGD or AdamW):
  *   g = (sum over the batch of the rows' (clipped) gradients + noiseStd z) / meanOver
  */
 export interface UpdateOptions extends SgdOptions {
+  /** AdamW's settings for this step (torch.optim.AdamW), or null: SGD. With AdamW, `momentum` is unused and weight decay is decoupled. */
+  adamw: AdamWStep | null;
   /** the batch's rows, or under Poisson sampling the expected batch size q N */
   meanOver: number;
   /** σ C, the standard deviation of the noise added to each summed gradient element; 0: none */

@@ -50,6 +50,8 @@ export interface StateSetup {
   /** threads to cut the slices for */
   planThreads?: number;
   momentum?: boolean;
+  /** AdamW's second moment (with momentum: its first) */
+  variance?: boolean;
   arena?: Arena;
 }
 
@@ -57,7 +59,7 @@ export interface StateSetup {
 export function caseState(c: Case, s: StateSetup) {
   const { data, model, ids, layout } = caseData(c);
   const arena = s.arena ?? new Arena();
-  const state = SharedState.create(arena, data, { sizes: c.sizes, batchSize: c.rows, kernel: s.kernel, threads: 2, planThreads: s.planThreads ?? 1, momentum: s.momentum });
+  const state = SharedState.create(arena, data, { sizes: c.sizes, batchSize: c.rows, kernel: s.kernel, threads: 2, planThreads: s.planThreads ?? 1, momentum: s.momentum, variance: s.variance });
   state.storage.store(model, state.params);
   state.batch.set(ids);
   return { arena, state, data, model, ids, layout };
@@ -74,7 +76,7 @@ export function rowsPass(kernel: Kernel, rows: number, itemRows: number, step = 
 
 /** SGD settings as a slice's update takes them: the batch mean over `meanOver` rows, no noise, unless `dp` says otherwise. */
 export function updateOptions(sgd: SgdOptions, meanOver: number, dp: Partial<UpdateOptions> = {}): UpdateOptions {
-  return { ...sgd, meanOver, noiseStd: 0, noiseSeed: 0, noiseStep: 0, ...dp };
+  return { ...sgd, meanOver, noiseStd: 0, noiseSeed: 0, noiseStep: 0, adamw: null, ...dp };
 }
 
 /** Every slice's update, in the plan's order, for the step the last rowsPass made. */

@@ -12,6 +12,7 @@ export interface KernelExports {
   trainRows(hdr: number, lo: number, hi: number, step: number, clip: number): number;
   updateSlice(hdr: number, layer: number, s: number, lo: number, hi: number, batchRows: number, step: number): number;
   setUpdate(hdr: number, meanOver: number, lr: number, momentum: number, wd: number, noiseStd: number, seed: number, noiseStep: number): void;
+  setAdamW(hdr: number, beta1: number, c1: number, beta2: number, c2: number, eps: number, stepSize: number, bc2Sqrt: number, decay: number): void;
   evaluate(hdr: number, x: number, y: number, rows: number, probs: number): number;
   checkLists(hdr: number): number;
   fieldOffset(i: number): number;

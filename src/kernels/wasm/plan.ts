@@ -17,6 +17,7 @@ export const HEADER_FIELDS = [
   ['predicted', 4],
   ['params', 4],
   ['momentum', 4],
+  ['variance', 4],
   ['ids', 4],
   ['y', 4],
   ['n', 4],
@@ -51,8 +52,8 @@ export const LAYER_FIELDS = [
   ['douts', 4],
   ['row', 4],
 ] as const;
-/** Bytes of the Sgd record (assembly/update.ts): five f32 or u32, two u32 and a pointer. */
-const SGD_BYTES = 32;
+/** Bytes of the Sgd record (assembly/update.ts): seven f32 or u32 and a pointer (SGD, DP noise), then a u32, eight f32 and a pointer (AdamW). */
+const SGD_BYTES = 72;
 /** noise.ts NOISE_SCRATCH: a call's four vectors of normals, then Philox's two multipliers */
 const NOISE_SCRATCH = 96;
 

@@ -105,6 +105,7 @@ export function updateSlice(hdr: usize, layer: i32, s: i32, lo: i32, hi: i32, ba
   const H = changetype<Header>(hdr);
   const o = changetype<Sgd>(H.sgd);
   o.toBuf = H.momentum - H.params;
+  o.toBuf2 = H.variance - H.params;
   const L = layerAt(H, layer);
   return <i32>(layer == 0 ? firstLayerSlice(H, L, s, lo, hi, batchRows, o, step) : outputRowsSlice(H, L, layer, lo, hi, batchRows, o, step));
 }
@@ -115,6 +116,7 @@ export function updateSlice(hdr: usize, layer: i32, s: i32, lo: i32, hi: i32, ba
  */
 export function setUpdate(hdr: usize, meanOver: f32, lr: f32, momentum: f32, wd: f32, noiseStd: f32, seed: u32, noiseStep: u32): void {
   const o = changetype<Sgd>(changetype<Header>(hdr).sgd);
+  o.adamw = 0;
   o.meanOver = meanOver;
   o.lr = lr;
   o.momentum = momentum;
@@ -122,6 +124,24 @@ export function setUpdate(hdr: usize, meanOver: f32, lr: f32, momentum: f32, wd:
   o.noiseStd = noiseStd;
   o.seed = seed;
   o.noiseStep = noiseStep;
+}
+
+/**
+ * Makes the slices that follow update by AdamW (after setUpdate, which sets SGD): its betas and
+ * 1 - betas, eps, and the step's scalars, computed in float64 by the caller as PyTorch computes them
+ * in Python floats: stepSize = lr / (1 - beta1^t), bc2Sqrt = sqrt(1 - beta2^t), decay = 1 - lr wd.
+ */
+export function setAdamW(hdr: usize, beta1: f32, c1: f32, beta2: f32, c2: f32, eps: f32, stepSize: f32, bc2Sqrt: f32, decay: f32): void {
+  const o = changetype<Sgd>(changetype<Header>(hdr).sgd);
+  o.adamw = 1;
+  o.beta1 = beta1;
+  o.c1 = c1;
+  o.beta2 = beta2;
+  o.c2 = c2;
+  o.eps = eps;
+  o.stepSize = stepSize;
+  o.bc2Sqrt = bc2Sqrt;
+  o.decay = decay;
 }
 
 /**
@@ -173,41 +193,42 @@ export function fieldOffset(i: i32): i32 {
     case 5: return offsetof<Header>('predicted');
     case 6: return offsetof<Header>('params');
     case 7: return offsetof<Header>('momentum');
-    case 8: return offsetof<Header>('ids');
-    case 9: return offsetof<Header>('y');
-    case 10: return offsetof<Header>('n');
-    case 11: return offsetof<Header>('nzStart');
-    case 12: return offsetof<Header>('nzIndex');
-    case 13: return offsetof<Header>('nzValue');
-    case 14: return offsetof<Header>('nzCount');
-    case 15: return offsetof<Header>('rowLoss');
-    case 16: return offsetof<Header>('rowCorrect');
-    case 17: return offsetof<Header>('rowReady');
-    case 18: return offsetof<Header>('rowNorm');
-    case 19: return offsetof<Header>('listCuts');
-    case 20: return offsetof<Header>('cutStride');
-    case 21: return offsetof<Header>('bounds');
-    case 22: return offsetof<Header>('sliceOf');
-    case 23: return offsetof<Header>('acc');
-    case 24: return offsetof<Header>('sgd');
-    case 25: return offsetof<Header>('noiseTmp');
-    case 26: return offsetof<Header>('expTmp');
-    case 27: return offsetof<Header>('logits');
-    case 28: return offsetof<Header>('listIdx');
-    case 29: return offsetof<Header>('listVal');
-    case 30: return offsetof<Layer>('nIn');
-    case 31: return offsetof<Layer>('nOut');
-    case 32: return offsetof<Layer>('sIn');
-    case 33: return offsetof<Layer>('sOut');
-    case 34: return offsetof<Layer>('w');
-    case 35: return offsetof<Layer>('b');
-    case 36: return offsetof<Layer>('inputs');
-    case 37: return offsetof<Layer>('douts');
-    case 38: return offsetof<Layer>('row');
-    case 39: return offsetof<Header>();
-    case 40: return offsetof<Layer>();
-    case 41: return offsetof<Sgd>();
-    case 42: return <i32>NOISE_SCRATCH;
+    case 8: return offsetof<Header>('variance');
+    case 9: return offsetof<Header>('ids');
+    case 10: return offsetof<Header>('y');
+    case 11: return offsetof<Header>('n');
+    case 12: return offsetof<Header>('nzStart');
+    case 13: return offsetof<Header>('nzIndex');
+    case 14: return offsetof<Header>('nzValue');
+    case 15: return offsetof<Header>('nzCount');
+    case 16: return offsetof<Header>('rowLoss');
+    case 17: return offsetof<Header>('rowCorrect');
+    case 18: return offsetof<Header>('rowReady');
+    case 19: return offsetof<Header>('rowNorm');
+    case 20: return offsetof<Header>('listCuts');
+    case 21: return offsetof<Header>('cutStride');
+    case 22: return offsetof<Header>('bounds');
+    case 23: return offsetof<Header>('sliceOf');
+    case 24: return offsetof<Header>('acc');
+    case 25: return offsetof<Header>('sgd');
+    case 26: return offsetof<Header>('noiseTmp');
+    case 27: return offsetof<Header>('expTmp');
+    case 28: return offsetof<Header>('logits');
+    case 29: return offsetof<Header>('listIdx');
+    case 30: return offsetof<Header>('listVal');
+    case 31: return offsetof<Layer>('nIn');
+    case 32: return offsetof<Layer>('nOut');
+    case 33: return offsetof<Layer>('sIn');
+    case 34: return offsetof<Layer>('sOut');
+    case 35: return offsetof<Layer>('w');
+    case 36: return offsetof<Layer>('b');
+    case 37: return offsetof<Layer>('inputs');
+    case 38: return offsetof<Layer>('douts');
+    case 39: return offsetof<Layer>('row');
+    case 40: return offsetof<Header>();
+    case 41: return offsetof<Layer>();
+    case 42: return offsetof<Sgd>();
+    case 43: return <i32>NOISE_SCRATCH;
   }
   return -1;
 }

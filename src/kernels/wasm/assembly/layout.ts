@@ -27,9 +27,10 @@ export class Header {
   status: i32;
   /** the predicted class of the last row through crossEntropy */
   predicted: i32;
-  /** the parameter block [P] and SGD's momentum buffer [P] (0: none), as stored (plan.ts) */
+  /** the parameter block [P], SGD's momentum buffer or AdamW's first moment [P] and AdamW's second moment [P] (0: none), as stored (plan.ts) */
   params: usize;
   momentum: usize;
+  variance: usize;
   /** the batch's sample ids [maxBatch] i32 */
   ids: usize;
   /** the training split: y [n] i32, and each row's non-zero inputs: nzStart [n + 1], nzIndex (k), nzValue [nzCount] */
