@@ -36,6 +36,8 @@ export { KERNEL_NAMES } from './kernels/kernel.js';
 
 // training
 export { sgdStep, type SgdOptions, type UpdateOptions } from './optim/sgd.js';
+export { adamwStep, adamwScalars, ADAMW_DEFAULTS, OPTIMIZERS, type AdamWStep, type OptimizerName } from './optim/adamw.js';
+export { constantSchedule, oneCycleSchedule, cosineSchedule, ONE_CYCLE_DEFAULTS, SCHEDULES, type Schedule, type ScheduleName, type OneCycleOptions } from './optim/schedule.js';
 export { SequentialSampler, RandomSampler, type Sampler } from './train/sampler.js';
 export { DataLoader } from './train/data-loader.js';
 export { fit, validate, type Callback, type FitOptions, type FitResult, type EpochEvent, type StepEvent } from './train/fit.js';

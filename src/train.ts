@@ -4,7 +4,7 @@ import { hideBin } from 'yargs/helpers';
 import { runMain } from './cli/main.js';
 import { jsonReporter, progressBar, textReporter } from './cli/reporters.js';
 import { stopOnSignals, type StopSignals } from './cli/signals.js';
-import { checkPrivacySettings, parseTrainArgs, type RunSettings, type TrainArgs } from './cli/train-args.js';
+import { checkPrivacySettings, checkWarmup, parseTrainArgs, type RunSettings, type TrainArgs } from './cli/train-args.js';
 import { headSplit, type Dataset } from './data/dataset.js';
 import { loadDataset } from './data/load.js';
 import { Arena } from './engine/arena.js';
@@ -20,6 +20,8 @@ import type { BatchLoader } from './train/data-loader.js';
 import { metricsLog } from './report/metrics-log.js';
 import { lossPlot } from './report/plot-callback.js';
 import { createTrainer } from './trainer.js';
+import { ADAMW_DEFAULTS } from './optim/adamw.js';
+import { constantSchedule, cosineSchedule, oneCycleSchedule, type Schedule } from './optim/schedule.js';
 
 /** `node dist/train.js`: train the MLP and report each epoch. */
 async function main(): Promise<void> {
@@ -37,7 +39,7 @@ async function run(cli: TrainArgs, given: Set<keyof RunSettings>, signals: StopS
   const startWeights = cli.initFrom ? readSafetensors(cli.initFrom) : null;
   // A resumed run keeps its recorded settings, except those the command line gives again.
   const args: TrainArgs = resumed ? { ...cli, ...resumed.settings, ...pick(cli, given) } : cli;
-  if (resumed) checkPrivacySettings(args);
+  if (resumed) checkResumed(args, resumed.settings, given, cli.resume!);
   if (startWeights) args.hidden = hiddenOf(checkpointSizes(startWeights, cli.initFrom!), given.has('hidden') ? args.hidden : null, cli.initFrom!);
 
   const arena = new Arena();
@@ -48,9 +50,10 @@ async function run(cli: TrainArgs, given: Set<keyof RunSettings>, signals: StopS
   }
   const { engine, loader } = createTrainer(
     data,
-    { hidden: args.hidden, batchSize: args.bs, seed: args.seed, init: args.init, kernel: args.kernel, threads: args.threads, shuffle: args.shuffle, momentum: args.momentum > 0, sampling: args.sampling },
+    { hidden: args.hidden, batchSize: args.bs, seed: args.seed, init: args.init, kernel: args.kernel, threads: args.threads, shuffle: args.shuffle, momentum: args.momentum > 0, optimizer: args.opt, sampling: args.sampling },
     arena,
   );
+  checkWarmup(args, args.epochs * loader.length);
   // --target-epsilon: the noise multiplier that spends that ε over the planned run (once: a resumed run keeps it)
   if (args.targetEpsilon !== undefined && !(args.noise > 0)) {
     const steps = args.steps ?? args.epochs * loader.length;
@@ -84,7 +87,7 @@ async function train(
   if (process.stderr.isTTY) callbacks.push(progressBar(process.stderr));
   callbacks.push(args.json ? jsonReporter(out) : textReporter(out));
   if (args.plot) callbacks.push(lossPlot(args.plot));
-  if (args.log) callbacks.push(metricsLog(args.log, { lr: args.lr, batchSize: args.bs, every: args.logEvery }));
+  if (args.log) callbacks.push(metricsLog(args.log, { batchSize: args.bs, every: args.logEvery }));
   if (args.checkpointEvery) {
     const every = args.checkpointEvery;
     callbacks.push({ afterEpoch: (e, p) => e.epoch % every === 0 && p.batch === 0 && save(p) });
@@ -92,7 +95,7 @@ async function train(
   if (!args.json) {
     out(
       `MLP ${engine.layout.sizes.join('-')} on ${data.source}: ${data.train.n.toLocaleString('en-US')} train / ` +
-        `${data.valid.n.toLocaleString('en-US')} valid; bs ${args.bs}, lr ${args.lr}, ${args.threads} threads, kernel ${args.kernel}` +
+        `${data.valid.n.toLocaleString('en-US')} valid; bs ${args.bs}, ${optimizerDescription(args)}, ${args.threads} threads, kernel ${args.kernel}` +
         `${dpDescription(args, privacy)}${start ? `; resumed at epoch ${start.epoch}, step ${start.steps}` : ''}\n`,
     );
   }
@@ -100,7 +103,18 @@ async function train(
   const result = await fit(
       engine,
       loader,
-      { epochs: args.epochs, lr: args.lr, momentum: args.momentum, weightDecay: args.wd, maxSteps: args.steps, start, shouldStop: () => signals.received !== null, privacy },
+      {
+        epochs: args.epochs,
+        lr: args.lr,
+        schedule: scheduleOf(args, args.epochs * loader.length),
+        momentum: args.momentum,
+        weightDecay: args.wd,
+        adamw: args.opt === 'adamw' ? { beta1: ADAMW_DEFAULTS.beta1, beta2: ADAMW_DEFAULTS.beta2, eps: ADAMW_DEFAULTS.eps } : undefined,
+        maxSteps: args.steps,
+        start,
+        shouldStop: () => signals.received !== null,
+        privacy,
+      },
       [...callbacks, { afterFit: (_r, p) => (progress = p) }],
     );
   if (args.save && progress) {
@@ -112,8 +126,39 @@ async function train(
 
 /** The settings a checkpoint records. */
 function runSettings(a: TrainArgs): RunSettings {
-  const { epochs, bs, lr, momentum, wd, hidden, seed, init, kernel, shuffle, data, validSplit, trainRows, validRows, clip, noise, sampling, delta, targetEpsilon } = a;
-  return { epochs, bs, lr, momentum, wd, hidden, seed, init, kernel, shuffle, data, validSplit, trainRows, validRows, clip, noise, sampling, delta, targetEpsilon };
+  const { epochs, bs, lr, momentum, wd, hidden, seed, init, kernel, shuffle, data, validSplit, trainRows, validRows, clip, noise, sampling, delta, targetEpsilon, opt, schedule, warmup } = a;
+  return { epochs, bs, lr, momentum, wd, hidden, seed, init, kernel, shuffle, data, validSplit, trainRows, validRows, clip, noise, sampling, delta, targetEpsilon, opt, schedule, warmup };
+}
+
+/**
+ * The run's lr schedule over its planned steps (epochs times the steps of an epoch; --steps only
+ * stops it early, so that a resumed run follows the same curve). One-cycle cycles the momentum
+ * when the optimizer has one: AdamW's β1, or SGD's when --momentum is given.
+ */
+function scheduleOf(a: RunSettings, plannedSteps: number): Schedule {
+  switch (a.schedule) {
+    case 'constant':
+      return constantSchedule(a.lr);
+    case 'onecycle':
+      return oneCycleSchedule({ maxLr: a.lr, totalSteps: plannedSteps, cycleMomentum: a.opt === 'adamw' || a.momentum > 0 });
+    case 'cosine':
+      return cosineSchedule(a.lr, plannedSteps, a.warmup);
+  }
+}
+
+/** The header's words for the optimizer and the schedule: "lr 0.2", "AdamW, lr 0.01 (onecycle), wd 0.01". */
+function optimizerDescription(a: RunSettings): string {
+  const lr = `lr ${a.lr}${a.schedule === 'constant' ? '' : ` (${a.schedule}${a.warmup ? `, warmup ${a.warmup}` : ''})`}`;
+  const parts = a.opt === 'adamw' ? ['AdamW', lr, `wd ${a.wd}`] : [lr, ...(a.momentum ? [`momentum ${a.momentum}`] : []), ...(a.wd ? [`wd ${a.wd}`] : [])];
+  return parts.join(', ');
+}
+
+/** A resumed run's merged settings must still go together, and its optimizer (whose state the checkpoint holds) cannot change. */
+function checkResumed(args: TrainArgs, recorded: RunSettings, given: Set<keyof RunSettings>, file: string): void {
+  checkPrivacySettings(args);
+  const was = recorded.opt ?? 'sgd';
+  if (given.has('opt') && args.opt !== was) throw new UserError(`--resume ${file}: the run trained with --opt ${was}; its optimizer state cannot go on as --opt ${args.opt}`);
+  if (args.opt === 'adamw' && args.momentum !== 0) throw new UserError("--momentum is SGD's: AdamW's first moment uses beta1");
 }
 
 /**

@@ -9,6 +9,7 @@ import { Rng } from './rng.js';
 import { DataLoader, type BatchLoader } from './train/data-loader.js';
 import { PoissonLoader } from './train/poisson-loader.js';
 import { RandomSampler, SequentialSampler } from './train/sampler.js';
+import type { OptimizerName } from './optim/adamw.js';
 
 export interface TrainerOptions {
   /** hidden layer widths: [50] is the lesson's 784-50-10 */
@@ -23,6 +24,8 @@ export interface TrainerOptions {
   shuffle: boolean;
   /** keep a momentum buffer (needed to train with momentum) */
   momentum: boolean;
+  /** sgd, or adamw (keeps AdamW's two moment buffers) */
+  optimizer: OptimizerName;
   /** keep each evaluated row's class probabilities (Engine.predictions) */
   predictions: boolean;
   /** uniform: batches of batchSize rows in the sampler's order; poisson: each row joins a step's batch with probability batchSize / n */
@@ -38,6 +41,7 @@ export const DEFAULT_TRAINER_OPTIONS: TrainerOptions = {
   threads: 1,
   shuffle: true,
   momentum: false,
+  optimizer: 'sgd',
   predictions: false,
   sampling: 'uniform',
 };
@@ -54,7 +58,7 @@ export function createTrainer(data: Dataset, options: Partial<TrainerOptions> = 
   // Poisson batches have their own draws, keyed by the seed like the shuffle's
   const loader: BatchLoader =
     o.sampling === 'poisson' ? new PoissonLoader(n, batchSize, shuffleSeed(o.seed)) : new DataLoader(o.shuffle ? new RandomSampler(n, shuffleSeed(o.seed)) : new SequentialSampler(n), n, batchSize);
-  const state = SharedState.create(arena, data, { sizes, batchSize: loader.maxBatch, kernel: o.kernel, threads: o.threads, momentum: o.momentum, predictions: o.predictions });
+  const state = SharedState.create(arena, data, { sizes, batchSize: loader.maxBatch, kernel: o.kernel, threads: o.threads, momentum: o.momentum || o.optimizer === 'adamw', variance: o.optimizer === 'adamw', predictions: o.predictions });
   // initialised in the model layout (the same numbers for every kernel), stored as the kernel keeps them
   const weights = new Float32Array(state.layout.count);
   initParams(weights, state.layout, o.init, new Rng(o.seed));

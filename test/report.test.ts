@@ -190,6 +190,7 @@ const epochEvent = (epoch: number, p: EpochPoint): EpochEvent => ({
   samples: 500,
   samplesPerSecond: 12345.678,
   seconds: 0.1,
+  lr: 0.02,
 });
 
 describe('lossPlot callback', () => {
@@ -210,7 +211,8 @@ describe('lossPlot callback', () => {
   });
 });
 
-const stepEvent = (step: number, epoch: number, loss: number): StepEvent => ({ epoch, step, batch: step, batches: 10, loss });
+/** a step's event; its lr falls with the step, as a schedule's would */
+const stepEvent = (step: number, epoch: number, loss: number): StepEvent => ({ epoch, step, batch: step, batches: 10, loss, lr: 0.2 / step });
 const readLines = (file: string) =>
   readFileSync(file, 'utf8')
     .split('\n')
@@ -221,7 +223,7 @@ describe('metricsLog callback', () => {
   it('starts the file afresh and writes step lines every N steps and a line per epoch', () => {
     const file = join(dir, 'metrics.jsonl');
     writeFileSync(file, '{"event":"old run"}\n');
-    const cb = metricsLog(file, { lr: 0.2, batchSize: 50, every: 2 });
+    const cb = metricsLog(file, { batchSize: 50, every: 2 });
     expect(readFileSync(file, 'utf8')).toBe('');
     for (let s = 1; s <= 5; s++) cb.afterStep!(stepEvent(s, 1, 1 / s), progress);
     cb.afterEpoch!({ ...epochEvent(1, points[0]), steps: 5 }, progress);
@@ -236,7 +238,7 @@ describe('metricsLog callback', () => {
     const steps = lines.filter((l) => l.event === 'step');
     for (const l of steps) {
       expect(Object.keys(l).sort()).toEqual(['epoch', 'event', 'loss', 'lr', 'samplesPerSecond', 'step', 'time']);
-      expect(l.lr).toBe(0.2);
+      expect(l.lr).toBe(0.2 / (l.step as number)); // the step's own
       expect(typeof l.samplesPerSecond === 'number' || l.samplesPerSecond === null).toBe(true);
     }
     expect(steps[0].loss).toBe(0.5);
@@ -244,7 +246,7 @@ describe('metricsLog callback', () => {
     expect(steps[2].loss).toBeNull(); // NaN is not JSON
     const epoch = lines[2];
     expect(Object.keys(epoch).sort()).toEqual(['epoch', 'event', 'lr', 'samplesPerSecond', 'step', 'time', 'trainAccuracy', 'trainLoss', 'validAccuracy', 'validLoss']);
-    expect([epoch.trainLoss, epoch.validLoss, epoch.validAccuracy, epoch.samplesPerSecond]).toEqual([0.9, 0.5, 0.85, 12345.7]);
+    expect([epoch.trainLoss, epoch.validLoss, epoch.validAccuracy, epoch.samplesPerSecond, epoch.lr]).toEqual([0.9, 0.5, 0.85, 12345.7, 0.02]);
     const times = lines.map((l) => l.time as number);
     expect(times.every((t, i) => t >= 0 && (i === 0 || t >= times[i - 1]))).toBe(true);
   });
@@ -254,7 +256,7 @@ describe('metricsLog callback', () => {
     const clock = vi.spyOn(performance, 'now').mockImplementation(() => now);
     try {
       const file = join(dir, 'throughput.jsonl');
-      const cb = metricsLog(file, { lr: 0.1, batchSize: 50, every: 2 });
+      const cb = metricsLog(file, { batchSize: 50, every: 2 });
       // A run resumed after step 100: steps 101 and 102 take 1 s, so 100 samples/s.
       now = 1500;
       cb.afterStep!(stepEvent(101, 3, 0.5), progress);
@@ -284,11 +286,11 @@ describe('metricsLog callback', () => {
 
   it('writes no step lines without `every`, and refuses a bad one', () => {
     const file = join(dir, 'epochs-only.jsonl');
-    const cb = metricsLog(file, { lr: 0.1, batchSize: 10 });
+    const cb = metricsLog(file, { batchSize: 10 });
     for (let s = 1; s <= 3; s++) cb.afterStep!(stepEvent(s, 1, 1), progress);
     cb.afterEpoch!(epochEvent(1, points[0]), progress);
     expect(readLines(file).map((l) => l.event)).toEqual(['epoch']);
-    expect(() => metricsLog(file, { lr: 0.1, batchSize: 10, every: 0 })).toThrow(RangeError);
+    expect(() => metricsLog(file, { batchSize: 10, every: 0 })).toThrow(RangeError);
   });
 
   it('logs a real fit: step lines at the right steps, throughput from the batch size, and the plot', async () => {
@@ -307,7 +309,7 @@ describe('metricsLog callback', () => {
     const log = join(dir, 'fit.jsonl');
     const plot = join(dir, 'fit.svg');
     try {
-      await fit(engine, loader, { epochs: 3, lr: 0.5 }, [metricsLog(log, { lr: 0.5, batchSize: 10, every: 4 }), lossPlot(plot)]);
+      await fit(engine, loader, { epochs: 3, lr: 0.5 }, [metricsLog(log, { batchSize: 10, every: 4 }), lossPlot(plot)]);
     } finally {
       await engine.close();
     }

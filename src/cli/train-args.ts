@@ -3,6 +3,8 @@ import { VALID_SPLITS, type ValidSplit } from '../data/idx-folder.js';
 import { UserError } from '../errors.js';
 import { KERNEL_NAMES, type KernelName } from '../kernels/kernel.js';
 import { INIT_SCHEMES, type InitScheme } from '../model/init.js';
+import { ADAMW_DEFAULTS, OPTIMIZERS, type OptimizerName } from '../optim/adamw.js';
+import { SCHEDULES, type ScheduleName } from '../optim/schedule.js';
 import { strictParse } from './strict-parse.js';
 import { choiceFlag, intFlag, intListFlag, nonNegativeNumberFlag, outputFileFlag, pathFlag, positiveNumberFlag } from './flag-values.js';
 import { coreCount } from '../engine/pool.js';
@@ -33,6 +35,12 @@ export interface RunSettings {
   delta: number;
   /** DP-SGD: the ε the noise multiplier was chosen for (--target-epsilon), or undefined */
   targetEpsilon: number | undefined;
+  /** the optimizer: torch.optim.SGD or AdamW */
+  opt: OptimizerName;
+  /** each step's lr: constant, PyTorch's OneCycleLR with fastai's defaults, or cosine annealing */
+  schedule: ScheduleName;
+  /** cosine: steps of linear warmup first */
+  warmup: number;
 }
 
 export const SAMPLINGS = ['uniform', 'poisson'] as const;
@@ -75,6 +83,9 @@ export const DEFAULTS: RunSettings = {
   sampling: 'uniform',
   delta: 1e-5,
   targetEpsilon: undefined,
+  opt: 'sgd',
+  schedule: 'constant',
+  warmup: 0,
 };
 
 const MAX_THREADS = 256;
@@ -96,8 +107,11 @@ export function parseTrainArgs(argv: string[]): ParsedTrainArgs {
       .option('epochs', { type: 'string', describe: 'epochs to train in all', defaultDescription: String(DEFAULTS.epochs) })
       .option('bs', { type: 'string', describe: 'batch size', defaultDescription: String(DEFAULTS.bs) })
       .option('lr', { type: 'string', describe: 'learning rate', defaultDescription: String(DEFAULTS.lr) })
-      .option('momentum', { type: 'string', describe: "SGD momentum (PyTorch's optim.SGD)", defaultDescription: '0' })
-      .option('wd', { type: 'string', describe: 'weight decay (L2, added to the gradient)', defaultDescription: '0' })
+      .option('opt', { type: 'string', describe: `optimizer: ${OPTIMIZERS.join(' or ')} (PyTorch's optim.SGD or optim.AdamW, betas 0.9, 0.999, eps 1e-8)`, defaultDescription: DEFAULTS.opt })
+      .option('momentum', { type: 'string', describe: "SGD momentum (PyTorch's optim.SGD); with --schedule onecycle it cycles 0.95 -> 0.85 -> 0.95", defaultDescription: '0' })
+      .option('wd', { type: 'string', describe: "weight decay: SGD's L2 added to the gradient, AdamW's decoupled decay", defaultDescription: `0; adamw: ${ADAMW_DEFAULTS.weightDecay}` })
+      .option('schedule', { type: 'string', describe: `learning rate schedule: ${SCHEDULES.join(', ')} (onecycle: PyTorch's OneCycleLR with fastai's defaults, max lr --lr; cosine: from --lr to 0)`, defaultDescription: DEFAULTS.schedule })
+      .option('warmup', { type: 'string', describe: 'with --schedule cosine: steps of linear warmup from 0 to --lr', defaultDescription: '0' })
       .option('hidden', { type: 'string', describe: 'hidden layer widths, comma-separated (128,64 gives two)', defaultDescription: DEFAULTS.hidden.join(',') })
       .option('seed', { type: 'string', describe: 'seed for initialisation and shuffling', defaultDescription: String(DEFAULTS.seed) })
       .option('init', { type: 'string', describe: `weight init: ${INIT_SCHEMES.join(' or ')} (normal: the lesson's unscaled randn)`, defaultDescription: DEFAULTS.init })
@@ -152,6 +166,9 @@ export function parseTrainArgs(argv: string[]): ParsedTrainArgs {
     sampling: run('sampling', 'sampling', (v) => choiceFlag('sampling', v, SAMPLINGS)),
     delta: run('delta', 'delta', (v) => openUnitFlag('delta', v)),
     targetEpsilon: run('targetEpsilon', 'target-epsilon', (v) => positiveNumberFlag('target-epsilon', v)),
+    opt: run('opt', 'opt', (v) => choiceFlag('opt', v, OPTIMIZERS)),
+    schedule: run('schedule', 'schedule', (v) => choiceFlag('schedule', v, SCHEDULES)),
+    warmup: run('warmup', 'warmup', (v) => intFlag('warmup', v, 0)),
     threads: session('threads', (v) => intFlag('threads', v, 1, MAX_THREADS)) ?? coreCount(),
     steps: session('steps', (v) => intFlag('steps', v, 0)),
     save: session('save', (v) => outputFileFlag('save', v)),
@@ -168,7 +185,20 @@ export function parseTrainArgs(argv: string[]): ParsedTrainArgs {
   if (args.resume && args.initFrom) throw new UserError('--resume and --init-from cannot be used together (--resume already restores the weights)');
   if (args.resume && (given.has('seed') || given.has('init'))) throw new UserError('--seed and --init do not apply to --resume, which continues the recorded run');
   checkPrivacy(args, given);
+  checkOptimizer(args, given);
   return { args, given };
+}
+
+/** AdamW has no SGD momentum (β1 plays its part) and decays by 0.01 unless told; --warmup is the cosine schedule's. */
+function checkOptimizer(a: TrainArgs, given: Set<keyof RunSettings>): void {
+  if (a.opt === 'adamw' && given.has('momentum')) throw new UserError("--momentum is SGD's: AdamW's first moment uses beta1 (0.9, or cycled by --schedule onecycle)");
+  if (a.opt === 'adamw' && !given.has('wd')) a.wd = ADAMW_DEFAULTS.weightDecay;
+  if (given.has('warmup') && a.schedule !== 'cosine') throw new UserError('--warmup is the cosine schedule\'s: it needs --schedule cosine');
+}
+
+/** --warmup must leave the cosine part of the run at least one step (the planned run: epochs times the steps of an epoch). */
+export function checkWarmup(s: RunSettings, plannedSteps: number): void {
+  if (s.schedule === 'cosine' && s.warmup >= plannedSteps) throw new UserError(`--warmup ${s.warmup} is not shorter than the run's ${plannedSteps} steps`);
 }
 
 /** DP-SGD's flags go together: --target-epsilon chooses the noise, so not both (and a fresh run's settings must fit, as below). */

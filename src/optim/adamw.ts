@@ -12,6 +12,9 @@ import type { Floats } from '../nn/types.js';
  * (value * m) / denom).
  */
 
+export const OPTIMIZERS = ['sgd', 'adamw'] as const;
+export type OptimizerName = (typeof OPTIMIZERS)[number];
+
 /** torch.optim.AdamW's defaults (fastai's Adam too): betas (0.9, 0.999), eps 1e-8, weight decay 0.01. */
 export const ADAMW_DEFAULTS = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 } as const;
 

@@ -15,7 +15,7 @@ import type { Callback, EpochEvent, StepEvent } from '../train/fit.js';
  *   validLoss         epoch lines: mean loss on the validation split after the epoch; validAccuracy likewise
  *   gradNorm          epoch lines: {mean, median, p95, max} of the epoch's per-sample gradient norms, before clipping
  *   epsilon, delta    epoch lines of a DP-SGD run with noise: the privacy spent so far (RDP accountant)
- *   lr                the learning rate (constant: SGD here has no schedule)
+ *   lr                the step's learning rate (--schedule); on an epoch line, the epoch's last step's
  *   samplesPerSecond  step lines: training samples per second since the previous step line (or since
  *                     the log was created or the last epoch ended, whichever is later), counting
  *                     batchSize samples per step (a short last batch of an epoch counts as full);
@@ -27,7 +27,7 @@ import type { Callback, EpochEvent, StepEvent } from '../train/fit.js';
  * across runs), then each line is appended as it happens, so a crash keeps every line logged so far.
  */
 export function metricsLog(path: string, opts: MetricsLogOptions): Callback {
-  const { lr, batchSize, every } = opts;
+  const { batchSize, every } = opts;
   if (every !== undefined && !(Number.isInteger(every) && every >= 1)) throw new RangeError(`every must be a positive integer, got ${every}`);
   writeFileSync(path, '');
   const start = performance.now();
@@ -45,7 +45,7 @@ export function metricsLog(path: string, opts: MetricsLogOptions): Callback {
       const now = performance.now();
       const seconds = (now - sinceMs) / 1000;
       const samplesPerSecond = seconds > 0 ? round(((e.step - sinceStep) * batchSize) / seconds, 1) : null;
-      line({ event: 'step', step: e.step, epoch: e.epoch, loss: e.loss, lr, samplesPerSecond, time: time(now) });
+      line({ event: 'step', step: e.step, epoch: e.epoch, loss: e.loss, lr: e.lr, samplesPerSecond, time: time(now) });
       sinceMs = now;
       sinceStep = e.step;
     },
@@ -61,7 +61,7 @@ export function metricsLog(path: string, opts: MetricsLogOptions): Callback {
         validAccuracy: e.validAccuracy,
         gradNorm: e.gradNorm,
         ...(e.epsilon !== undefined ? { epsilon: e.epsilon, delta: e.delta } : {}),
-        lr,
+        lr: e.lr,
         samplesPerSecond: round(e.samplesPerSecond, 1),
         time: time(now),
       });
@@ -72,8 +72,6 @@ export function metricsLog(path: string, opts: MetricsLogOptions): Callback {
 }
 
 export interface MetricsLogOptions {
-  /** the learning rate, written on every line (the events do not carry it) */
-  lr: number;
   /** the batch size, to turn steps per second into samples per second */
   batchSize: number;
   /** also write a step line every `every` optimizer steps (none when unset) */

@@ -8,8 +8,10 @@ import { checkFinite, type FitProgress } from './fit.js';
 /**
  * A checkpoint is a safetensors file that PyTorch loads as a state_dict (`0.weight`, `0.bias`, ...),
  * plus what continuing the run exactly needs:
- *   tensors   `optim.<name>.momentum_buffer` for each parameter tensor, when training with momentum
- *             (PyTorch's load_state_dict then needs strict=False, or drop those keys first)
+ *   tensors   the optimizer's state for each parameter tensor, named as in PyTorch's optimizer
+ *             state: `optim.<name>.momentum_buffer` (SGD with momentum), or `optim.<name>.exp_avg`
+ *             and `optim.<name>.exp_avg_sq` (AdamW; its step count is the run's `step`).
+ *             PyTorch's load_state_dict then needs strict=False, or drop those keys first
  *   metadata  `sizes` (layer widths), `settings` (the run's settings as JSON), `progress` (epoch,
  *             batch, step, the epoch's running sums, the sampler's RNG state, and the per-sample
  *             gradient norms of the epoch's batches so far, as base64 of their float32 bytes), and a
@@ -27,16 +29,23 @@ export interface CheckpointInfo<S> {
   privacy?: { epsilon: number; delta: number };
 }
 
-const momentumName = (tensor: string) => `optim.${tensor}.momentum_buffer`;
+const stateName = (tensor: string, buffer: string) => `optim.${tensor}.${buffer}`;
+
+/** The engine's optimizer buffers by their PyTorch state names, with a getter and a setter each (model layout). */
+function optimizerBuffers(engine: Engine): { name: string; get: () => Float32Array | null; set: (b: Float32Array) => void }[] {
+  const first = { get: () => engine.momentumBuffer(), set: (b: Float32Array) => engine.setMomentumBuffer(b) };
+  if (engine.state.variance) return [{ name: 'exp_avg', ...first }, { name: 'exp_avg_sq', get: () => engine.varianceBuffer(), set: (b: Float32Array) => engine.setVarianceBuffer(b) }];
+  return engine.state.momentum ? [{ name: 'momentum_buffer', ...first }] : [];
+}
 
 /** Writes a checkpoint atomically (temporary file, flush, rename). Refuses non-finite weights. */
 export function saveCheckpoint<S extends { seed: number; data?: string }>(path: string, engine: Engine, info: CheckpointInfo<S>): void {
   const params = engine.weights();
   checkFinite(params, info.progress.steps);
-  const momentum = engine.momentumBuffer();
   const tensors: NamedTensor[] = engine.layout.tensors.map((t) => ({ name: t.name, shape: t.shape, data: params.subarray(t.offset, t.offset + t.length) }));
-  if (momentum) {
-    for (const t of engine.layout.tensors) tensors.push({ name: momentumName(t.name), shape: t.shape, data: momentum.subarray(t.offset, t.offset + t.length) });
+  for (const b of optimizerBuffers(engine)) {
+    const data = b.get()!;
+    for (const t of engine.layout.tensors) tensors.push({ name: stateName(t.name, b.name), shape: t.shape, data: data.subarray(t.offset, t.offset + t.length) });
   }
   const metadata = {
     format: 'pt',
@@ -93,18 +102,20 @@ function decodeNorms(v: unknown, file: string): Float32Array | undefined {
   return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
 }
 
-/** Loads a checkpoint's weights (and momentum buffers, when the engine keeps them) into the engine. */
+/** Loads a checkpoint's weights (and optimizer buffers, when the engine keeps them) into the engine. */
 export function loadCheckpointTensors(ckpt: Checkpoint<unknown>, engine: Engine): void {
   const { file, tensors: st } = ckpt;
   engine.setWeights(readWeights(st, file, engine.layout));
-  if (!engine.state.momentum) return;
-  const momentum = new Float32Array(engine.layout.count);
-  for (const t of engine.layout.tensors) {
-    const e = st.tensors.get(momentumName(t.name));
-    // A run that had no momentum before starts its buffer at zero, as PyTorch's first step does.
-    if (!e) continue;
-    if (e.dtype !== 'F32' || e.bytes.length !== t.length * 4) throw new DataError(file, `tensor '${momentumName(t.name)}' does not match '${t.name}'`);
-    new Uint8Array(momentum.buffer, momentum.byteOffset + t.offset * 4, t.length * 4).set(e.bytes);
+  for (const b of optimizerBuffers(engine)) {
+    const buf = new Float32Array(engine.layout.count);
+    for (const t of engine.layout.tensors) {
+      const name = stateName(t.name, b.name);
+      const e = st.tensors.get(name);
+      // A run that had no momentum before starts its buffer at zero, as PyTorch's first step does.
+      if (!e) continue;
+      if (e.dtype !== 'F32' || e.bytes.length !== t.length * 4) throw new DataError(file, `tensor '${name}' does not match '${t.name}'`);
+      new Uint8Array(buf.buffer, buf.byteOffset + t.offset * 4, t.length * 4).set(e.bytes);
+    }
+    b.set(buf);
   }
-  engine.setMomentumBuffer(momentum);
 }

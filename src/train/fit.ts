@@ -1,5 +1,7 @@
 import type { Engine } from '../engine/engine.js';
 import { RunError } from '../errors.js';
+import type { AdamWStep } from '../optim/adamw.js';
+import { constantSchedule, type Schedule } from '../optim/schedule.js';
 import { epsilonAfter } from '../privacy/rdp.js';
 import type { BatchLoader } from './data-loader.js';
 import { GradientNorms, type NormStats } from './gradient-norms.js';
@@ -25,11 +27,16 @@ export interface PrivacyOptions {
 
 export interface FitOptions {
   epochs: number;
+  /** the learning rate of every step, unless `schedule` is given */
   lr: number;
-  /** PyTorch optim.SGD momentum (0: plain SGD) */
+  /** each step's lr (and momentum or β1) as a function of the step (default: lr every step) */
+  schedule?: Schedule;
+  /** PyTorch optim.SGD momentum (0: plain SGD; with a schedule that cycles momentum, the schedule's) */
   momentum?: number;
-  /** PyTorch optim.SGD weight_decay */
+  /** PyTorch optim.SGD weight_decay, or AdamW's decoupled weight decay */
   weightDecay?: number;
+  /** train with torch.optim.AdamW and these settings (β1 the schedule's when it cycles momentum), instead of SGD */
+  adamw?: Omit<AdamWStep, 't'>;
   /** stop after this many optimizer steps in all (the epoch in progress is then evaluated and reported) */
   maxSteps?: number;
   /** continue a run from here (a checkpoint's progress) */
@@ -49,6 +56,8 @@ export interface StepEvent {
   batches: number;
   /** mean loss over this batch */
   loss: number;
+  /** the step's learning rate */
+  lr: number;
 }
 
 export interface EpochEvent {
@@ -70,6 +79,8 @@ export interface EpochEvent {
   /** with DP noise: the privacy spent so far, ε at δ (RDP accountant) */
   epsilon?: number;
   delta?: number;
+  /** the learning rate of the epoch's last step */
+  lr: number;
 }
 
 export interface FitResult {
@@ -124,7 +135,23 @@ export async function fit(engine: Engine, loader: BatchLoader, opts: FitOptions,
   const clip = dp?.clip ?? 0;
   const noise = dp?.noise ?? 0;
   if (noise > 0 && !(clip > 0)) throw new RangeError('DP noise is scaled to the clipping norm: it needs clip');
-  const step = { lr: opts.lr, momentum: opts.momentum ?? 0, weightDecay: opts.weightDecay ?? 0, clip, meanOver: dp?.meanOver, noiseStd: noise * clip, noiseSeed: dp?.seed ?? 0, noiseStep: 0 };
+  const schedule = opts.schedule ?? constantSchedule(opts.lr);
+  const momentum = opts.momentum ?? 0;
+  const adamw = opts.adamw ? { ...opts.adamw, t: 0 } : undefined;
+  if (adamw && momentum !== 0) throw new RangeError('AdamW has no SGD momentum: its first moment uses beta1');
+  const step = { lr: opts.lr, momentum, weightDecay: opts.weightDecay ?? 0, clip, meanOver: dp?.meanOver, noiseStd: noise * clip, noiseSeed: dp?.seed ?? 0, noiseStep: 0, adamw };
+  // step s's settings: a pure function of s, so a resumed run continues them exactly
+  const setStep = (s: number) => {
+    step.lr = schedule.lr(s);
+    const m = schedule.momentum(s);
+    if (adamw) {
+      adamw.beta1 = m ?? opts.adamw!.beta1;
+      adamw.t = s + 1;
+    } else if (momentum !== 0 && m !== null) {
+      step.momentum = m;
+    }
+    step.noiseStep = s + 1;
+  };
   const norms = new GradientNorms();
   const lossLimit = DIVERGED_LOSS_FACTOR * Math.log(engine.layout.sizes[engine.layout.sizes.length - 1]);
   const p: FitProgress = opts.start ? { ...opts.start } : { epoch: 1, batch: 0, steps: 0, lossSum: 0, correct: 0, seen: 0, samplerState: null };
@@ -150,7 +177,7 @@ export async function fit(engine: Engine, loader: BatchLoader, opts: FitOptions,
         interrupted = true;
         break;
       }
-      step.noiseStep = p.steps + 1;
+      setStep(p.steps);
       const s = await engine.step(ids, step);
       p.steps++;
       p.batch++;
@@ -160,7 +187,7 @@ export async function fit(engine: Engine, loader: BatchLoader, opts: FitOptions,
       p.seen += ids.length;
       norms.add(engine.state.factors.norm.subarray(0, ids.length));
       p.gradNorms = norms.list;
-      for (const cb of callbacks) cb.afterStep?.({ epoch, step: p.steps, batch: p.batch, batches: loader.length, loss: s.loss / ids.length }, p);
+      for (const cb of callbacks) cb.afterStep?.({ epoch, step: p.steps, batch: p.batch, batches: loader.length, loss: s.loss / ids.length, lr: step.lr }, p);
       if (performance.now() - lastYield > YIELD_MS) {
         await new Promise((resolve) => setImmediate(resolve));
         lastYield = performance.now();
@@ -186,6 +213,7 @@ export async function fit(engine: Engine, loader: BatchLoader, opts: FitOptions,
       samplesPerSecond: (p.seen - seenBefore) / ((trainEnd - epochStart) / 1000),
       seconds: (performance.now() - epochStart) / 1000,
       gradNorm: norms.stats(),
+      lr: step.lr,
     };
     if (noise > 0 && dp?.sampleRate !== undefined && dp.delta !== undefined) {
       e.epsilon = epsilonAfter(dp.sampleRate, noise, p.steps, dp.delta);
