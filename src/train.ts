@@ -48,17 +48,19 @@ async function run(cli: TrainArgs, given: Set<keyof RunSettings>, signals: StopS
   if (resumed && sizes.join() !== resumed.sizes.join()) {
     throw new UserError(`--resume ${cli.resume}: the checkpoint is a ${resumed.sizes.join('-')} model, this data and --hidden make ${sizes.join('-')}`);
   }
+  // Settings that depend on the data's size are checked and chosen before any thread starts.
+  const plannedSteps = args.epochs * Math.ceil(data.train.n / Math.min(args.bs, data.train.n));
+  checkWarmup(args, plannedSteps);
+  // --target-epsilon: the noise multiplier that spends that ε over the planned run (once: a resumed run keeps it)
+  if (args.targetEpsilon !== undefined && !(args.noise > 0)) {
+    const steps = args.steps ?? plannedSteps;
+    args.noise = noiseMultiplierFor(args.targetEpsilon, args.delta, Math.min(args.bs, data.train.n) / data.train.n, steps);
+  }
   const { engine, loader } = createTrainer(
     data,
     { hidden: args.hidden, batchSize: args.bs, seed: args.seed, init: args.init, kernel: args.kernel, threads: args.threads, shuffle: args.shuffle, momentum: args.momentum > 0, optimizer: args.opt, sampling: args.sampling },
     arena,
   );
-  checkWarmup(args, args.epochs * loader.length);
-  // --target-epsilon: the noise multiplier that spends that ε over the planned run (once: a resumed run keeps it)
-  if (args.targetEpsilon !== undefined && !(args.noise > 0)) {
-    const steps = args.steps ?? args.epochs * loader.length;
-    args.noise = noiseMultiplierFor(args.targetEpsilon, args.delta, Math.min(args.bs, data.train.n) / data.train.n, steps);
-  }
   try {
     if (resumed) loadCheckpointTensors(resumed, engine);
     if (startWeights) engine.setWeights(readWeights(startWeights, cli.initFrom!, engine.layout));

@@ -29,6 +29,24 @@ describe('resume', () => {
     expect(epochs(b)).toEqual(epochs(a).slice(1));
   });
 
+  it('AdamW with one-cycle, stopped mid-epoch by --steps and resumed on another thread count: the same bytes and figures as a straight run', async () => {
+    const adamw = ['--train-rows', '2000', '--valid-rows', '500', '--json', '--opt', 'adamw', '--schedule', 'onecycle', '--lr', '0.01', '--bs', '64', '--epochs', '2'];
+    const straight = join(dir, 'adamw-straight.safetensors');
+    const cut = join(dir, 'adamw-cut.safetensors');
+    const rest = join(dir, 'adamw-rest.safetensors');
+    const a = await ok(['--threads', '2', ...adamw, '--save', straight]);
+    await ok(['--threads', '3', ...adamw, '--steps', '45', '--save', cut]); // 32 steps an epoch: inside the second
+    const st = decodeSafetensors(readFileSync(cut), cut);
+    expect(st.metadata.step).toBe('45');
+    expect([...st.tensors.keys()].filter((k) => k.startsWith('optim.')).sort()).toEqual(
+      ['0.bias', '0.weight', '2.bias', '2.weight'].flatMap((t) => [`optim.${t}.exp_avg`, `optim.${t}.exp_avg_sq`]).sort(),
+    );
+    const b = await ok(['--threads', '1', '--resume', cut, '--json', '--save', rest]);
+    expect(readFileSync(rest).equals(readFileSync(straight))).toBe(true);
+    const epochs = (r: { stdout: string }) => figures(r.stdout).filter((l) => (l as { event: string }).event === 'epoch');
+    expect(epochs(b)).toEqual(epochs(a).slice(1));
+  });
+
   it('SIGINT stops after the step, saves a loadable checkpoint, exits 130; resuming it ends where a straight run ends', async () => {
     const full = join(dir, 'straight.safetensors');
     const cut = join(dir, 'interrupted.safetensors');

@@ -25,6 +25,11 @@ describe('train CLI', () => {
     [['--save', join(dir, 'missing-folder', 'w.safetensors')], /--save .*the folder .*missing-folder does not exist/],
     [['--bogus'], /Unknown argument: bogus/],
     [['--bs', '5', '--bs', '6'], /--bs is given more than once/],
+    [['--schedule', 'foo'], /--schedule must be one of constant, onecycle, cosine, got 'foo'/],
+    [['--opt', 'adam'], /--opt must be one of sgd, adamw, got 'adam'/],
+    [['--opt', 'adamw', '--momentum', '0.9'], /--momentum is SGD's: AdamW's first moment uses beta1/],
+    [['--warmup', '5'], /--warmup is the cosine schedule's: it needs --schedule cosine/],
+    [['--schedule', 'cosine', '--warmup', '20', '--train-rows', '1000', '--epochs', '1'], /--warmup 20 is not shorter than the run's 20 steps/],
   ];
   for (const [args, message] of bad) {
     it(`refuses ${args.join(' ')} with one line before any work`, async () => {

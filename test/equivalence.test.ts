@@ -31,6 +31,7 @@ describe('thread-count equivalence through the CLI', () => {
     ['--steps', '40', '--bs', '64', '--momentum', '0.9', '--wd', '0.0005', '--lr', '0.05'], // momentum and weight decay
     ['--steps', '10', '--bs', '50', '--kernel', 'js', '--momentum', '0.5'], // the reference kernel
     ['--steps', '40', '--bs', '64', '--clip', '1', '--noise', '1.1', '--sampling', 'poisson', '--lr', '1', '--momentum', '0.5'], // DP-SGD: clipping, noise, Poisson batches
+    ['--epochs', '2', '--bs', '64', '--opt', 'adamw', '--schedule', 'onecycle', '--lr', '0.01'], // AdamW through a whole one-cycle schedule
   ]) {
     it(`gives byte-identical weights and figures for 1, 2, 3 and 8 threads (${extra.join(' ')})`, async () => {
       const runs = [];

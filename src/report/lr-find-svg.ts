@@ -13,6 +13,11 @@ export interface LrFindPlotOptions {
   title?: string;
   /** recorded points left off the end (plot_lr_find's skip_end, default 5; 0 keeps all) */
   skipEnd?: number;
+  /**
+   * [startLr, endLr]: the sweep's whole range, which the x axis then spans whole decades of even
+   * where the sweep stopped early (default: the plotted points' decades)
+   */
+  lrRange?: readonly [number, number];
 }
 
 const W = 720;
@@ -40,7 +45,7 @@ export function lrFindSvg(
 
   const plotW = W - M.left - M.right;
   const plotH = H - M.top - M.bottom;
-  const xr = decadeRange(shown.map((p) => p.lr));
+  const xr = decadeRange([...shown.map((p) => p.lr), ...(opts.lrRange ?? []).filter((lr) => lr > 0 && Number.isFinite(lr))]);
   const yr = shown.length
     ? niceRange(Math.min(...shown.map((p) => p.loss)), Math.max(...shown.map((p) => p.loss)), 6)
     : { lo: 0, hi: 1, step: 0.2 };
