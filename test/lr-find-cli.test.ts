@@ -24,7 +24,7 @@ const report = (r: CliResult): Report => {
 };
 
 /** The README's recipe: lr-find with its model, batches and optimizer must suggest a learning rate near the one it trains with. */
-const RECIPE = { lr: 0.003, modelFlags: ['--opt', 'adamw', '--hidden', '256', '--bs', '128'] };
+const RECIPE = { lr: 0.004, modelFlags: ['--opt', 'adamw', '--hidden', '256', '--bs', '64'] };
 
 describe('lr-find', () => {
   it('sweeps the lr exponentially from 1e-7, stops once the loss diverges, and prints the same bytes at 1 and 2 threads', async () => {
