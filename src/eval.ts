@@ -3,6 +3,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { choiceFlag, intFlag, outputFileFlag, pathFlag } from './cli/flag-values.js';
 import { runMain } from './cli/main.js';
+import { checkOutputPaths } from './cli/output-paths.js';
 import { strictParse } from './cli/strict-parse.js';
 import type { Dataset, Split } from './data/dataset.js';
 import { VALID_SPLITS, type ValidSplit } from './data/idx-folder.js';
@@ -62,6 +63,8 @@ function parseEvalArgs(argv: string[]): EvalArgs {
       .option('errors-count', { type: 'string', describe: `how many images --errors draws (default ${DEFAULT_ERRORS_COUNT})` })
       .option('rank', { type: 'string', describe: `list the rows with the highest ${RANK_KEYS.join(' or ')} (the per-sample gradient's L2 norm)` })
       .option('top', { type: 'string', describe: `how many rows --rank lists and --errors draws (default ${DEFAULT_TOP})` })
+,
+    argv,
   );
   if (raw['errors-count'] !== undefined && raw.errors === undefined) throw new UserError('--errors-count needs --errors PATH.svg');
   if (raw['errors-count'] !== undefined && raw.rank !== undefined) throw new UserError('--errors-count counts mistakes; with --rank, --top sets how many rows are listed and drawn');
@@ -102,6 +105,7 @@ interface EvalReport {
 
 async function main(): Promise<void> {
   const args = parseEvalArgs(hideBin(process.argv));
+  checkOutputPaths([{ flag: 'errors', path: args.errors }], [{ flag: 'model', path: args.model }, { flag: 'data', path: args.data }]);
   // The model first: a bad checkpoint is refused before the dataset is decoded or a thread started.
   const st = readSafetensors(args.model);
   const sizes = checkpointSizes(st, args.model);

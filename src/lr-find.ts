@@ -3,6 +3,7 @@ import { hideBin } from 'yargs/helpers';
 import { hiddenOf } from './cli/init-from.js';
 import { parseLrFindArgs, type LrFindArgs } from './cli/lr-find-args.js';
 import { runMain } from './cli/main.js';
+import { checkOutputPaths } from './cli/output-paths.js';
 import { headSplit } from './data/dataset.js';
 import { loadDataset } from './data/load.js';
 import { Arena } from './engine/arena.js';
@@ -45,6 +46,7 @@ interface LrFindReport {
 
 async function main(): Promise<void> {
   const a = parseLrFindArgs(hideBin(process.argv));
+  checkOutputPaths([{ flag: 'plot', path: a.plot }], [{ flag: 'data', path: a.settings.data }, { flag: 'init-from', path: a.initFrom }]);
   const s = a.settings;
   const startWeights = a.initFrom ? readSafetensors(a.initFrom) : null;
   const hidden = startWeights ? hiddenOf(checkpointSizes(startWeights, a.initFrom!), a.given.has('hidden') ? s.hidden : null, a.initFrom!) : s.hidden;

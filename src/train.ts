@@ -21,21 +21,25 @@ import { metricsLog } from './report/metrics-log.js';
 import { lossPlot } from './report/plot-callback.js';
 import { createTrainer } from './trainer.js';
 import { hiddenOf } from './cli/init-from.js';
+import { checkOutputPaths } from './cli/output-paths.js';
+import { keepGoingWhenStdoutCloses } from './cli/stdout.js';
 import { ADAMW_DEFAULTS } from './optim/adamw.js';
 import { constantSchedule, cosineSchedule, oneCycleSchedule, type Schedule } from './optim/schedule.js';
 
 /** `node dist/train.js`: train the MLP and report each epoch. */
 async function main(): Promise<void> {
   const { args: cli, given } = parseTrainArgs(hideBin(process.argv));
-  const signals = stopOnSignals((signal) => process.stderr.write(`\n${signal}: stopping after this step (again to quit at once)\n`));
-  try {
-    await run(cli, given, signals);
-  } finally {
-    signals.dispose();
-  }
+  // with a checkpoint to write, a closed stdout does not end the run (stdout.ts)
+  if (cli.save) keepGoingWhenStdoutCloses();
+  await run(cli, given);
 }
 
-async function run(cli: TrainArgs, given: Set<keyof RunSettings>, signals: StopSignals): Promise<void> {
+async function run(cli: TrainArgs, given: Set<keyof RunSettings>): Promise<void> {
+  checkOutputPaths(
+    [{ flag: 'save', path: cli.save }, { flag: 'log', path: cli.log }, { flag: 'plot', path: cli.plot }],
+    [{ flag: 'data', path: cli.data }, { flag: 'resume', path: cli.resume }, { flag: 'init-from', path: cli.initFrom }],
+    [['save', 'resume']],
+  );
   const resumed = cli.resume ? readCheckpoint<RunSettings>(cli.resume) : null;
   const startWeights = cli.initFrom ? readSafetensors(cli.initFrom) : null;
   // A resumed run keeps its recorded settings, except those the command line gives again.
@@ -62,11 +66,15 @@ async function run(cli: TrainArgs, given: Set<keyof RunSettings>, signals: StopS
     { hidden: args.hidden, batchSize: args.bs, seed: args.seed, init: args.init, kernel: args.kernel, threads: args.threads, shuffle: args.shuffle, momentum: args.momentum > 0, optimizer: args.opt, sampling: args.sampling },
     arena,
   );
+  // Until training starts, Ctrl-C and SIGTERM keep their default action: loading has nothing to
+  // save, and ends at once. From here on the first asks for a stop after the step in progress.
+  const signals = stopOnSignals((signal) => process.stderr.write(`\n${signal}: stopping after this step (again to quit at once)\n`));
   try {
     if (resumed) loadCheckpointTensors(resumed, engine);
     if (startWeights) engine.setWeights(readWeights(startWeights, cli.initFrom!, engine.layout));
     await train(engine, loader, data, args, resumed?.progress, signals);
   } finally {
+    signals.dispose();
     await engine.close();
   }
 }

@@ -43,6 +43,8 @@ export function parseLrFindArgs(argv: string[]): LrFindArgs {
       .option('num-it', { type: 'string', describe: 'steps in the whole sweep', defaultDescription: String(LR_SWEEP_DEFAULTS.numIt) })
       .option('plot', { type: 'string', describe: 'write an SVG of the smoothed loss against the learning rate, with the suggestions marked' })
       .option('json', { type: 'boolean', describe: 'print one JSON object: the sweep and the suggestions' }),
+
+    argv,
   );
   const { settings, given } = readRunFlags(raw, LR_FIND_KEYS);
   checkOptimizer(settings, given);

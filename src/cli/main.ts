@@ -1,4 +1,5 @@
 import { RunError, UserError } from '../errors.js';
+import { watchStdout } from './stdout.js';
 
 /**
  * Runs a command's main function: a UserError (bad flag, bad file) becomes one line on stderr and
@@ -6,11 +7,8 @@ import { RunError, UserError } from '../errors.js';
  * exit code 1; anything else is a bug and keeps its stack trace.
  */
 export function runMain(name: string, main: () => Promise<void>): void {
-  // A reader that stops early (`| head`) closes the pipe: that is no error of ours.
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(0);
-    throw e;
-  });
+  // A reader that stops early (`| head`) closes the pipe: see stdout.ts.
+  watchStdout();
   main().then(
     () => {
       process.exitCode ??= 0;

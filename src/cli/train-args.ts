@@ -213,6 +213,8 @@ export function parseTrainArgs(argv: string[]): ParsedTrainArgs {
       .option('log', { type: 'string', describe: 'write metrics as JSON lines to this file' })
       .option('log-every', { type: 'string', describe: 'with --log, also a line every N steps' })
       .option('plot', { type: 'string', describe: 'write an SVG plot of the losses and accuracy' }),
+
+    argv,
   );
   const { settings, given } = readRunFlags(raw, keys);
   const session = <T>(flag: string, parse: (v: unknown) => T): T | undefined => (raw[flag] === undefined ? undefined : parse(raw[flag]));

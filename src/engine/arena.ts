@@ -1,3 +1,5 @@
+import { UserError } from '../errors.js';
+
 /**
  * One shared WebAssembly.Memory that holds everything the threads share: the dataset, the parameters,
  * the step's batch indices and its per-row factors. It is handed to each worker once; after that a
@@ -51,10 +53,15 @@ export class Arena {
     const have = this.memory.buffer.byteLength;
     if (end > have) {
       const pages = Math.ceil((end - have) / PAGE);
+      const asked = `${(end / 2 ** 30).toFixed(2)} GiB`;
       if (have / PAGE + pages > MAX_PAGES) {
-        throw new RangeError(`shared memory would exceed 4 GiB (${(end / 2 ** 30).toFixed(2)} GiB asked)`);
+        throw new UserError(`the data, the model and its per-batch buffers need ${asked} of shared memory, over WebAssembly's 4 GiB: a smaller model (--hidden) or batch (--bs) fits`);
       }
-      this.memory.grow(pages);
+      try {
+        this.memory.grow(pages);
+      } catch {
+        throw new UserError(`the system could not provide ${asked} of shared memory for the data, the model and its per-batch buffers`);
+      }
     }
     this.used = Math.ceil(end / ALIGN) * ALIGN;
     this.buffers.add(this.memory.buffer as unknown as SharedArrayBuffer);

@@ -22,7 +22,7 @@ export interface StepOptions extends SgdOptions {
 import { WorkerPool, coreCount, spinnerCount } from './pool.js';
 import type { SharedState, SplitName } from './shared-state.js';
 import { Hyper, Op, Phase, Result, SPIN_MICROS, SPLIT_IDS, Word, openPhase, waitPhase } from './step-control.js';
-import { StepWork } from './step-work.js';
+import { PAUSED, StepWork } from './step-work.js';
 import { evalItemCount, rowItemCount } from './work-plan.js';
 
 /** A worker thread threw or exited: the run cannot go on. */
@@ -35,6 +35,11 @@ export class WorkerError extends RunError {
 
 /** How often a waiting coordinator looks up from its wait to check on the workers. */
 const CHECK_MS = 100;
+
+/** How long the coordinator works on a step's items before it lets the event loop in (signals, pool events). */
+const BUSY_MS = 100;
+
+const letEventsIn = () => new Promise((resolve) => setImmediate(resolve));
 
 /**
  * The coordinator. It computes on `threads` threads: itself and `threads - 1` pool workers (of
@@ -207,7 +212,9 @@ export class Engine {
     const wake = Math.min(this.threads, rowItems, this.cores) - awake;
     if (wake > 0) Atomics.notify(ctrl, Word.GEN, wake);
     // Waiting goes through the event loop only when it lasts: a step allocates nothing otherwise.
-    this.work.work(Phase.ROWS, gen);
+    // So does this thread's own work, when a step is long: it lets the event loop in between two
+    // items every BUSY_MS, so that a signal's handler runs within a fraction of a second.
+    while (this.work.work(Phase.ROWS, gen, performance.now() + BUSY_MS) === PAUSED) await letEventsIn();
     if (slices === 0) {
       if (!waitPhase(ctrl, Phase.ROWS, SPIN_MICROS, CHECK_MS)) await this.waitFor(Phase.ROWS);
       return;
@@ -215,8 +222,15 @@ export class Engine {
     // The slices start at once, each reading a row when it is ready; one that gave up waiting for
     // its rows is taken up again when the rows pass is over. Every slice reads every row, so the
     // rows are all done when the slices are.
-    for (let waiting = this.work.work(Phase.SLICES, gen); waiting >= 0; waiting = this.work.resume(waiting, gen)) {
+    let waiting = this.work.work(Phase.SLICES, gen, performance.now() + BUSY_MS);
+    while (waiting !== -1) {
+      if (waiting === PAUSED) {
+        await letEventsIn();
+        waiting = this.work.work(Phase.SLICES, gen, performance.now() + BUSY_MS);
+        continue;
+      }
       if (!waitPhase(ctrl, Phase.ROWS, SPIN_MICROS, CHECK_MS)) await this.waitFor(Phase.ROWS);
+      waiting = this.work.resume(waiting, gen, performance.now() + BUSY_MS);
     }
     if (!waitPhase(ctrl, Phase.SLICES, SPIN_MICROS, CHECK_MS)) await this.waitFor(Phase.SLICES);
   }

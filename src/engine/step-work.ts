@@ -14,6 +14,9 @@ import { itemStart } from './work-plan.js';
  * A thread that finds no row item left goes on to the slices at once: a slice reads each row as soon
  * as the row is ready, so the slices pass starts while the last rows are still being computed.
  */
+/** StepWork.work's answer when its deadline passed between two items. */
+export const PAUSED = -2;
+
 export class StepWork {
   private readonly update: UpdateOptions = { lr: 0, momentum: 0, weightDecay: 0, meanOver: 1, noiseStd: 0, noiseSeed: 0, noiseStep: 0, adamw: null };
   private readonly adamw: AdamWStep = { beta1: 0, beta2: 0, eps: 0, t: 0 };
@@ -38,26 +41,29 @@ export class StepWork {
   }
 
   /**
-   * Claims and does items of `phase` of step `gen` until none are left. Returns -1, or a claimed
-   * slice that gave up waiting for its rows: the caller waits for the rows pass, then resumes it.
+   * Claims and does items of `phase` of step `gen` until none are left. Returns -1; or a claimed
+   * slice that gave up waiting for its rows (the caller waits for the rows pass, then resumes it);
+   * or PAUSED when `deadline` (a performance.now() time) passed before the next claim, with the
+   * step's other items left to the other threads or to a later call.
    */
-  work(phase: Phase, gen: number): number {
+  work(phase: Phase, gen: number, deadline = Infinity): number {
     const ctrl = this.state.control;
     if (phase === Phase.SLICES) this.readHyper();
     for (let item = claim(ctrl, phase, gen); item >= 0; item = claim(ctrl, phase, gen)) {
       if (phase === Phase.ROWS) this.rowItem(item, gen);
       else if (!this.kernel.updateSlice(item, ctrl[Word.ROWS], this.update, gen)) return item;
       finish(ctrl, phase);
+      if (deadline !== Infinity && performance.now() > deadline) return PAUSED;
     }
     return -1;
   }
 
   /** Does slice s, which gave up waiting for its rows, then goes on with the slices; returns as work does. */
-  resume(s: number, gen: number): number {
+  resume(s: number, gen: number, deadline = Infinity): number {
     const ctrl = this.state.control;
     if (!this.kernel.updateSlice(s, ctrl[Word.ROWS], this.update, gen)) return s;
     finish(ctrl, Phase.SLICES);
-    return this.work(Phase.SLICES, gen);
+    return this.work(Phase.SLICES, gen, deadline);
   }
 
   /** Row item c of step `gen`: a training item's rows pass, or an evaluation item (its sums into results[c]). */

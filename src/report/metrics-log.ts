@@ -1,4 +1,5 @@
 import { appendFileSync, writeFileSync } from 'node:fs';
+import { writeFailure } from '../io/write-failure.js';
 import type { Callback, EpochEvent, StepEvent } from '../train/fit.js';
 
 /**
@@ -29,14 +30,14 @@ import type { Callback, EpochEvent, StepEvent } from '../train/fit.js';
 export function metricsLog(path: string, opts: MetricsLogOptions): Callback {
   const { batchSize, every } = opts;
   if (every !== undefined && !(Number.isInteger(every) && every >= 1)) throw new RangeError(`every must be a positive integer, got ${every}`);
-  writeFileSync(path, '');
+  write(path, () => writeFileSync(path, ''));
   const start = performance.now();
   // The reference point for a step line's throughput: the previous step line, or the end of the last
   // epoch's evaluation (so that evaluation does not count as training time), or, before either, the
   // log's creation and the step before the first one seen (a resumed run does not start at step 0).
   let sinceMs = start;
   let sinceStep: number | null = null;
-  const line = (o: Record<string, unknown>) => appendFileSync(path, `${JSON.stringify(o)}\n`);
+  const line = (o: Record<string, unknown>) => write(path, () => appendFileSync(path, `${JSON.stringify(o)}\n`));
   const time = (now: number) => round((now - start) / 1000, 6);
   return {
     afterStep(e: StepEvent) {
@@ -76,6 +77,15 @@ export interface MetricsLogOptions {
   batchSize: number;
   /** also write a step line every `every` optimizer steps (none when unset) */
   every?: number;
+}
+
+/** A write to the log; its failure (a full disk, ...) is one line naming the file. */
+function write(path: string, w: () => void): void {
+  try {
+    w();
+  } catch (e) {
+    throw writeFailure(path, e);
+  }
 }
 
 function round(v: number, digits: number): number {
