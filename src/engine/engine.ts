@@ -189,7 +189,7 @@ export class Engine {
   predictions(split: SplitName): Float32Array {
     const p = this.state.predictions;
     if (p === null) throw new Error('predictions need a state created with predictions: true');
-    const C = this.layout.sizes[this.layout.sizes.length - 1];
+    const C = this.layout.nClasses;
     return p.subarray(0, this.state.split(split).n * C);
   }
 

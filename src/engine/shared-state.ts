@@ -212,7 +212,7 @@ export class SharedState {
       results: arena.allocRegion('f64', Result.COUNT * items),
       momentum: opts.momentum ? arena.allocRegion('f32', P) : null,
       variance: opts.variance ? arena.allocRegion('f32', P) : null,
-      predictions: opts.predictions ? arena.allocRegion('f32', maxSplitRows * sizes[sizes.length - 1]) : null,
+      predictions: opts.predictions ? arena.allocRegion('f32', maxSplitRows * layout.nClasses) : null,
     };
     viewOf(arena.memory, { ...setup.scratchClaim, type: 'i32' })[0] = 1;
     return new SharedState(setup);

@@ -106,7 +106,7 @@ export class StepWork {
   private predictionRows(lo: number, hi: number): Float32Array | undefined {
     const p = this.state.predictions;
     if (p === null) return undefined;
-    const C = this.state.layout.sizes[this.state.layout.sizes.length - 1];
+    const C = this.state.layout.nClasses;
     return p.subarray(lo * C, hi * C);
   }
 }

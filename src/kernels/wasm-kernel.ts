@@ -79,7 +79,7 @@ export class WasmKernel implements Kernel {
     }
     this.step = step;
     this.nIn = layout.sizes[0];
-    this.nClasses = layout.sizes[layout.sizes.length - 1];
+    this.nClasses = layout.nClasses;
     this.maxBatch = step.batch.length;
     this.hdr = Math.ceil(scratch.byteOffset / 64) * 64;
     this.i32 = new Int32Array(scratch.buffer, this.hdr, (HEADER.bytes + layout.linears.length * LAYER.bytes) / 4);

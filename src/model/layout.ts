@@ -22,6 +22,10 @@ export interface LinearSpec {
 export interface MlpLayout {
   /** layer widths, input first: [784, 50, 10] */
   sizes: number[];
+  /** inputs a row has: sizes[0] */
+  nIn: number;
+  /** classes the model predicts: the last layer's width */
+  nClasses: number;
   linears: LinearSpec[];
   tensors: TensorSpec[];
   /** total number of parameters */
@@ -49,7 +53,7 @@ export function mlpLayout(sizes: readonly number[]): MlpLayout {
     const bias = add(`${2 * l}.bias`, [nOut]);
     linears.push({ nIn, nOut, weight, bias });
   }
-  return { sizes: [...sizes], linears, tensors, count: offset };
+  return { sizes: [...sizes], nIn: sizes[0], nClasses: sizes[sizes.length - 1], linears, tensors, count: offset };
 }
 
 /** [nIn, ...hidden, nOut] */

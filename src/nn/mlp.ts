@@ -29,7 +29,7 @@ export class Mlp {
       this.layers.push(new Lin(spec));
       if (l + 1 < layout.linears.length) this.layers.push(new Relu(spec.nOut));
     });
-    this.nClasses = layout.sizes[layout.sizes.length - 1];
+    this.nClasses = layout.nClasses;
     const widths = [layout.sizes[0], ...this.layers.map((layer) => layer.nOut)];
     this.acts = widths.map((w) => new floats(maxRows * w));
     this.dacts = widths.map((w, i) => new floats(i === 0 ? 0 : maxRows * w));

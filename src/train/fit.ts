@@ -153,7 +153,7 @@ export async function fit(engine: Engine, loader: BatchLoader, opts: FitOptions,
     step.noiseStep = s + 1;
   };
   const norms = new GradientNorms();
-  const lossLimit = DIVERGED_LOSS_FACTOR * Math.log(engine.layout.sizes[engine.layout.sizes.length - 1]);
+  const lossLimit = DIVERGED_LOSS_FACTOR * Math.log(engine.layout.nClasses);
   const p: FitProgress = opts.start ? { ...opts.start } : { epoch: 1, batch: 0, steps: 0, lossSum: 0, correct: 0, seen: 0, samplerState: null };
   if (opts.start?.samplerState) loader.sampler.setState(opts.start.samplerState);
   norms.reset(opts.start?.gradNorms);
