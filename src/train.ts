@@ -51,7 +51,8 @@ async function run(cli: TrainArgs, given: Set<keyof RunSettings>): Promise<void>
   const data = subset(loadDataset({ data: args.data, validSplit: args.validSplit, alloc: arenaAllocator(arena) }), args);
   const sizes = mlpSizes(data.nIn, args.hidden, data.nClasses);
   if (resumed && sizes.join() !== resumed.sizes.join()) {
-    throw new UserError(`--resume ${cli.resume}: the checkpoint is a ${resumed.sizes.join('-')} model, this data and --hidden make ${sizes.join('-')}`);
+    const cause = given.has('hidden') ? 'this data and --hidden make' : 'this data makes';
+    throw new UserError(`--resume ${cli.resume}: the checkpoint is a ${resumed.sizes.join('-')} model, ${cause} ${sizes.join('-')}`);
   }
   // Settings that depend on the data's size are checked and chosen before any thread starts.
   const plannedSteps = args.epochs * Math.ceil(data.train.n / Math.min(args.bs, data.train.n));

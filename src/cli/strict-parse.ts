@@ -29,7 +29,7 @@ function checkSwitches(argv: readonly string[], names: readonly string[]): void 
     if (name === 'help' || name === 'version') continue;
     const uses = argv.filter((a) => a === `--${name}` || a === `--no-${name}` || a.startsWith(`--${name}=`) || a.startsWith(`--no-${name}=`));
     if (uses.length > 1) throw new UserError(`--${name} is given more than once`);
-    const value = uses[0]?.split('=').slice(1).join('=');
+    const value = uses[0]?.includes('=') ? uses[0].slice(uses[0].indexOf('=') + 1) : undefined;
     if (value !== undefined && value !== 'true' && value !== 'false') throw new UserError(`--${name} is a switch: give --${name} or --no-${name}, not '${uses[0]}'`);
   }
 }

@@ -44,45 +44,129 @@ export function encodeSafetensors(tensors: readonly NamedTensor[], metadata?: Re
 }
 
 export interface DecodedSafetensors {
+  /** for F32 tensors, `bytes` holds exactly 4 bytes per element of `shape`; other dtypes are left to whoever needs them */
   tensors: Map<string, { dtype: string; shape: number[]; bytes: Uint8Array }>;
   metadata: Record<string, string>;
 }
 
-/** Parses a safetensors file's bytes; every structural problem is a DataError naming the file. */
+/** The reference reader's limit on the header, which keeps the JSON parse cheap whatever length a file declares. */
+const MAX_HEADER_BYTES = 100_000_000;
+
+/** The longest piece of a file's own text (a tensor name, a dtype) an error message repeats. */
+const MAX_SHOWN_CHARS = 80;
+
+/**
+ * Text from a file as an error message shows it: control characters escaped, so that the message
+ * stays one line, and cut short, so that it stays readable.
+ */
+export function shown(text: string): string {
+  const escaped = JSON.stringify(text).slice(1, -1);
+  return escaped.length > MAX_SHOWN_CHARS ? `${escaped.slice(0, MAX_SHOWN_CHARS)}...` : escaped;
+}
+
+/** A JSON value from a file as an error message shows it (see shown). */
+export function shownValue(value: unknown): string {
+  const json = JSON.stringify(value) ?? String(value);
+  return json.length > MAX_SHOWN_CHARS ? `${json.slice(0, MAX_SHOWN_CHARS)}...` : json;
+}
+
+interface Entry {
+  name: string;
+  dtype: string;
+  shape: number[];
+  begin: number;
+  end: number;
+}
+
+/**
+ * Parses a safetensors file's bytes. Every number the header declares is checked against the bytes
+ * present before it is used, as the format's reference implementation does: the header length
+ * against the file, each tensor's byte range against the data, an F32 tensor's shape against its
+ * range, and the ranges against each other (disjoint, and covering the data exactly, with no bytes
+ * that belong to no tensor). Every problem is a DataError naming the file.
+ */
 export function decodeSafetensors(bytes: Uint8Array, file: string): DecodedSafetensors {
-  if (bytes.length < 8) throw new DataError(file, 'too short for a safetensors file');
-  const n = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
-  if (n > BigInt(bytes.length - 8)) throw new DataError(file, `header length ${n} is past the end of the file (${bytes.length} bytes)`);
-  const headEnd = 8 + Number(n);
-  let header: Record<string, unknown>;
+  if (bytes.length < 8) throw new DataError(file, `is ${bytes.length} bytes long, too short for a safetensors file (8 bytes of header length first)`);
+  const declared = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
+  if (declared > BigInt(bytes.length - 8)) throw new DataError(file, `header length ${declared} is past the end of the file (${bytes.length} bytes)`);
+  if (declared > BigInt(MAX_HEADER_BYTES)) throw new DataError(file, `header length ${declared} is over safetensors' limit of ${MAX_HEADER_BYTES} bytes`);
+  const headEnd = 8 + Number(declared);
+  const header = parseHeader(bytes.subarray(8, headEnd), file);
+  const dataLength = bytes.length - headEnd;
+  let metadata: Record<string, string> = {};
+  const entries: Entry[] = [];
+  for (const [name, value] of Object.entries(header)) {
+    if (name === '__metadata__') metadata = readMetadata(value, file);
+    else entries.push(readEntry(name, value, dataLength, file));
+  }
+  checkCoverage(entries, dataLength, file);
+  const tensors: DecodedSafetensors['tensors'] = new Map();
+  for (const e of entries) tensors.set(e.name, { dtype: e.dtype, shape: e.shape, bytes: bytes.subarray(headEnd + e.begin, headEnd + e.end) });
+  return { tensors, metadata };
+}
+
+function parseHeader(head: Uint8Array, file: string): Record<string, unknown> {
+  let header: unknown;
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, headEnd)));
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(head));
   } catch {
     throw new DataError(file, 'the safetensors header is not valid JSON');
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new DataError(file, 'the safetensors header is not a JSON object');
-  const dataLen = bytes.length - headEnd;
-  const tensors: DecodedSafetensors['tensors'] = new Map();
-  let metadata: Record<string, string> = {};
-  for (const [name, v] of Object.entries(header)) {
-    if (name === '__metadata__') {
-      metadata = v as Record<string, string>;
-      continue;
-    }
-    const e = v as Partial<HeaderEntry>;
-    const ok =
-      typeof e === 'object' &&
-      e !== null &&
-      typeof e.dtype === 'string' &&
-      Array.isArray(e.shape) &&
-      e.shape.every((d) => Number.isInteger(d) && d >= 0) &&
-      Array.isArray(e.data_offsets) &&
-      e.data_offsets.length === 2 &&
-      e.data_offsets.every((d) => Number.isInteger(d) && d >= 0);
-    if (!ok) throw new DataError(file, `tensor '${name}' has a malformed header entry`);
-    const [begin, end] = e.data_offsets!;
-    if (begin > end || end > dataLen) throw new DataError(file, `tensor '${name}' data [${begin}, ${end}) is outside the ${dataLen} data bytes`);
-    tensors.set(name, { dtype: e.dtype!, shape: e.shape!, bytes: bytes.subarray(headEnd + begin, headEnd + end) });
+  return header as Record<string, unknown>;
+}
+
+/** `__metadata__` is a map of strings; null, as the reference reader takes it, is none. */
+function readMetadata(value: unknown, file: string): Record<string, string> {
+  if (value === null) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) throw new DataError(file, `its __metadata__ is ${shownValue(value)}, not a map of strings`);
+  for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
+    if (typeof v !== 'string') throw new DataError(file, `its __metadata__ is not a map of strings: '${shown(key)}' is ${shownValue(v)}`);
   }
-  return { tensors, metadata };
+  return value as Record<string, string>;
+}
+
+function readEntry(name: string, value: unknown, dataLength: number, file: string): Entry {
+  const bad = (problem: string) => new DataError(file, `tensor '${shown(name)}' ${problem}`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw bad(`has the header entry ${shownValue(value)}, not an object of dtype, shape and data_offsets`);
+  const { dtype, shape, data_offsets: offsets } = value as Record<string, unknown>;
+  if (typeof dtype !== 'string') throw bad(`has the dtype ${shownValue(dtype)}, not a name such as "F32"`);
+  if (!Array.isArray(shape) || !shape.every(isCount)) throw bad(`has the shape ${shownValue(shape)}, not a list of whole numbers >= 0`);
+  // the element count, stopping as soon as it is more than any file holds
+  let count = 1;
+  for (const d of shape as number[]) {
+    count *= d;
+    if (count > Number.MAX_SAFE_INTEGER) throw bad(`has the shape [${shape.join(', ')}], more elements than a file can hold`);
+  }
+  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isCount)) throw bad(`has the data_offsets ${shownValue(offsets)}, not two whole numbers [begin, end]`);
+  const [begin, end] = offsets as [number, number];
+  if (begin > end || end > dataLength) throw bad(`has data [${begin}, ${end}), outside the ${dataLength} data bytes`);
+  // Only F32 is read here: another dtype is reported by name where the tensor is needed, whatever its byte count.
+  if (dtype === 'F32' && end - begin !== count * 4) {
+    throw bad(`is F32 of shape [${shape.join(', ')}], ${count * 4} bytes, but its data_offsets [${begin}, ${end}) hold ${end - begin}`);
+  }
+  return { name, dtype, shape: shape as number[], begin, end };
+}
+
+function isCount(v: unknown): v is number {
+  return Number.isSafeInteger(v) && (v as number) >= 0;
+}
+
+/**
+ * The tensors' byte ranges must not overlap and must cover the data with no holes: then the
+ * tensors together hold no more bytes than the file, and no bytes hide between them.
+ */
+function checkCoverage(entries: readonly Entry[], dataLength: number, file: string): void {
+  const sorted = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let at = 0;
+  let last: Entry | null = null;
+  for (const e of sorted) {
+    if (e.begin < at) {
+      throw new DataError(file, `tensors '${shown(last!.name)}' [${last!.begin}, ${last!.end}) and '${shown(e.name)}' [${e.begin}, ${e.end}) overlap`);
+    }
+    if (e.begin > at) throw new DataError(file, `data bytes [${at}, ${e.begin}) belong to no tensor`);
+    at = e.end;
+    last = e;
+  }
+  if (at < dataLength) throw new DataError(file, `data bytes [${at}, ${dataLength}) belong to no tensor (the file is longer than its header says)`);
 }

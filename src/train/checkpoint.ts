@@ -1,8 +1,12 @@
+import type { RunSettings } from '../cli/train-args.js';
 import { DataError } from '../errors.js';
 import type { Engine } from '../engine/engine.js';
-import { checkpointSizes, readSafetensors, readWeights } from '../io/load-weights.js';
+import { checkpointSizes, copyValues, neededTensor, readSafetensors, readWeights, recordedSizes } from '../io/load-weights.js';
 import { atomicWrite } from '../io/atomic-write.js';
-import { encodeSafetensors, type DecodedSafetensors, type NamedTensor } from '../io/safetensors.js';
+import { encodeSafetensors, shown, shownValue, type DecodedSafetensors, type NamedTensor } from '../io/safetensors.js';
+import { mlpLayout, type MlpLayout } from '../model/layout.js';
+import { recordedProgress } from './checkpoint-progress.js';
+import { recordedSettings } from './checkpoint-settings.js';
 import { checkFinite, type FitProgress } from './fit.js';
 
 /**
@@ -69,40 +73,68 @@ export interface Checkpoint<S> extends CheckpointInfo<S> {
 }
 
 /**
- * Reads a checkpoint once. Its sizes go through checkpointSizes, which refuses sizes needing more
- * weights than the file holds, so nothing is allocated from a size the file cannot back.
+ * Reads a checkpoint once and checks all of it before anything is allocated from it or a thread
+ * started: its recorded sizes against its weight matrices (checkpointSizes: F32, so that no size is
+ * one the file cannot back), its settings and progress field by field (recordedSettings,
+ * recordedProgress), and its tensors against its settings: the model's and the optimizer state
+ * those name, each of the model's shapes and finite, and no other tensor. Any problem is one
+ * DataError naming the file. The settings are RunSettings, whatever S the caller names them.
  */
-export function readCheckpoint<S>(file: string): Checkpoint<S> {
+export function readCheckpoint<S extends RunSettings = RunSettings>(file: string): Checkpoint<S> {
   const st = readSafetensors(file);
   const m = st.metadata;
   if (m.checkpoint !== FORMAT) {
     throw new DataError(file, 'is not a checkpoint this trainer wrote (no run to resume); use --init-from to start from its weights');
   }
-  let settings: S;
-  let progress: FitProgress;
-  try {
-    settings = JSON.parse(m.settings);
-    progress = JSON.parse(m.progress);
-  } catch {
-    throw new DataError(file, 'its checkpoint metadata is not valid JSON');
+  for (const key of ['sizes', 'settings', 'progress']) {
+    if (!Object.hasOwn(m, key)) throw new DataError(file, `its checkpoint metadata has no '${key}'`);
   }
-  progress.gradNorms = decodeNorms((progress as { gradNorms?: unknown }).gradNorms, file);
-  return { file, tensors: st, sizes: checkpointSizes(st, file), settings, progress };
+  if (!recordedSizes(m.sizes)) throw new DataError(file, `its metadata's sizes ${shownValue(m.sizes)} are not a list of two or more layer widths`);
+  const sizes = checkpointSizes(st, file);
+  const settings = recordedSettings(m.settings, file, sizes);
+  checkTensors(st, file, mlpLayout(sizes), settings);
+  const progress = recordedProgress(m.progress, file);
+  return { file, tensors: st, sizes, settings: settings as S, progress };
 }
 
-/** float32 values as base64 of their little-endian bytes (exact, and a third of the size of decimal JSON). */
-function encodeNorms(norms: Float32Array | undefined): string {
-  return norms ? Buffer.from(norms.buffer, norms.byteOffset, norms.byteLength).toString('base64') : '';
+/** The optimizer state buffers a run with these settings keeps for each parameter tensor, by their PyTorch names. */
+function stateBuffers(s: RunSettings): string[] {
+  if (s.opt === 'adamw') return ['exp_avg', 'exp_avg_sq'];
+  return s.momentum > 0 ? ['momentum_buffer'] : [];
 }
 
-function decodeNorms(v: unknown, file: string): Float32Array | undefined {
-  if (v === undefined || v === '') return undefined;
-  const bytes = typeof v === 'string' ? Buffer.from(v, 'base64') : null;
-  if (bytes === null || bytes.length % 4 !== 0) throw new DataError(file, "its progress's gradient norms are not base64 of float32 values");
-  return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
+function optimizerWords(s: RunSettings): string {
+  if (s.opt === 'adamw') return 'AdamW';
+  return s.momentum > 0 ? `SGD with momentum ${s.momentum}` : 'SGD without momentum';
 }
 
-/** Loads a checkpoint's weights (and optimizer buffers, when the engine keeps them) into the engine. */
+/**
+ * The checkpoint holds the model's tensors and the optimizer state its settings name, each F32 of
+ * the model's shape and finite (a second moment also >= 0), and nothing else: the file was written
+ * whole by one run, so any other tensor means it was not.
+ */
+function checkTensors(st: DecodedSafetensors, file: string, layout: MlpLayout, settings: RunSettings): void {
+  const expected = new Set<string>();
+  const scratch = new Float32Array(Math.max(...layout.tensors.map((t) => t.length)));
+  const check = (name: string, shape: number[], length: number, squares: boolean) => {
+    expected.add(name);
+    const why = () => `its settings record ${optimizerWords(settings)}, whose state a checkpoint holds for every parameter tensor`;
+    copyValues(neededTensor(st, file, name, shape, why), scratch.subarray(0, length), file, name, squares);
+  };
+  for (const t of layout.tensors) {
+    check(t.name, t.shape, t.length, false);
+    for (const b of stateBuffers(settings)) check(stateName(t.name, b), t.shape, t.length, b === 'exp_avg_sq');
+  }
+  for (const name of st.tensors.keys()) {
+    if (!expected.has(name)) throw new DataError(file, `holds a tensor '${shown(name)}' that a ${layout.sizes.join('-')} model trained with ${optimizerWords(settings)} does not have`);
+  }
+}
+
+/**
+ * Loads a checkpoint's weights (and optimizer buffers, when the engine keeps them) into the engine.
+ * A buffer the engine keeps and the file lacks (--momentum given to a run that had none) starts at
+ * zero, as PyTorch's first step does.
+ */
 export function loadCheckpointTensors(ckpt: Checkpoint<unknown>, engine: Engine): void {
   const { file, tensors: st } = ckpt;
   engine.setWeights(readWeights(st, file, engine.layout));
@@ -110,12 +142,15 @@ export function loadCheckpointTensors(ckpt: Checkpoint<unknown>, engine: Engine)
     const buf = new Float32Array(engine.layout.count);
     for (const t of engine.layout.tensors) {
       const name = stateName(t.name, b.name);
-      const e = st.tensors.get(name);
-      // A run that had no momentum before starts its buffer at zero, as PyTorch's first step does.
-      if (!e) continue;
-      if (e.dtype !== 'F32' || e.bytes.length !== t.length * 4) throw new DataError(file, `tensor '${name}' does not match '${t.name}'`);
-      new Uint8Array(buf.buffer, buf.byteOffset + t.offset * 4, t.length * 4).set(e.bytes);
+      if (!st.tensors.has(name)) continue;
+      const bytes = neededTensor(st, file, name, t.shape, () => 'an optimizer state tensor');
+      copyValues(bytes, buf.subarray(t.offset, t.offset + t.length), file, name, b.name === 'exp_avg_sq');
     }
     b.set(buf);
   }
+}
+
+/** float32 values as base64 of their little-endian bytes (exact, and a third of the size of decimal JSON). */
+function encodeNorms(norms: Float32Array | undefined): string {
+  return norms ? Buffer.from(norms.buffer, norms.byteOffset, norms.byteLength).toString('base64') : '';
 }
