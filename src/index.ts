@@ -1,6 +1,10 @@
 /**
  * The library: everything a program needs to train and evaluate the MLP in code, built from the
- * lesson's pieces.
+ * lesson's pieces. The common case is one call:
+ *
+ *   const { weights, history } = await train({ threads: 4, epochs: 5 });
+ *
+ * and the pieces it is made of:
  *
  *   const arena = new Arena();
  *   const data = loadMnist({ alloc: arenaAllocator(arena) });
@@ -42,6 +46,7 @@ export { SequentialSampler, RandomSampler, type Sampler } from './train/sampler.
 export { DataLoader } from './train/data-loader.js';
 export { fit, validate, type Callback, type FitOptions, type FitResult, type EpochEvent, type StepEvent } from './train/fit.js';
 export { createTrainer, DEFAULT_TRAINER_OPTIONS, type TrainerOptions } from './trainer.js';
+export { train, type TrainOptions, type Trained } from './train-api.js';
 
 // the parallel machinery
 export { Arena } from './engine/arena.js';

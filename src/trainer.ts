@@ -51,7 +51,9 @@ export const DEFAULT_TRAINER_OPTIONS: TrainerOptions = {
  * Pass an arena the dataset was loaded into to share it without a copy.
  */
 export function createTrainer(data: Dataset, options: Partial<TrainerOptions> = {}, arena = new Arena()): { engine: Engine; loader: BatchLoader } {
-  const o = { ...DEFAULT_TRAINER_OPTIONS, ...options };
+  // an option given as undefined takes its default, as one left out does
+  const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
+  const o: TrainerOptions = { ...DEFAULT_TRAINER_OPTIONS, ...given };
   const n = data.train.n;
   const batchSize = Math.min(o.batchSize, n);
   const sizes = mlpSizes(data.nIn, o.hidden, data.nClasses);
