@@ -16,7 +16,6 @@ import { Header, Layer, layerAt, Status } from './layout';
 import { clipRow, crossEntropy, cutList, denseForward, inputGrad, listFits, listForward, listRow, rowNorm } from './rows';
 import { firstLayerSlice, outputRowsSlice } from './slices';
 import { Sgd } from './update';
-import { NOISE_SCRATCH } from './noise';
 import { at4 } from './simd';
 
 /**
@@ -179,57 +178,6 @@ function fail(H: Header, status: Status): i32 {
   return status;
 }
 
-/**
- * The byte offset of field i in the order plan.ts lists them (HEADER_FIELDS, then LAYER_FIELDS, then
- * the sizes of Header, Layer and Sgd, and the noise's scratch), for the loader to check its layout against this build; -1 past the end.
- */
-export function fieldOffset(i: i32): i32 {
-  switch (i) {
-    case 0: return offsetof<Header>('loss');
-    case 1: return offsetof<Header>('nLayers');
-    case 2: return offsetof<Header>('nClasses');
-    case 3: return offsetof<Header>('correct');
-    case 4: return offsetof<Header>('status');
-    case 5: return offsetof<Header>('predicted');
-    case 6: return offsetof<Header>('params');
-    case 7: return offsetof<Header>('momentum');
-    case 8: return offsetof<Header>('variance');
-    case 9: return offsetof<Header>('ids');
-    case 10: return offsetof<Header>('y');
-    case 11: return offsetof<Header>('n');
-    case 12: return offsetof<Header>('nzStart');
-    case 13: return offsetof<Header>('nzIndex');
-    case 14: return offsetof<Header>('nzValue');
-    case 15: return offsetof<Header>('nzCount');
-    case 16: return offsetof<Header>('rowLoss');
-    case 17: return offsetof<Header>('rowCorrect');
-    case 18: return offsetof<Header>('rowReady');
-    case 19: return offsetof<Header>('rowNorm');
-    case 20: return offsetof<Header>('listCuts');
-    case 21: return offsetof<Header>('cutStride');
-    case 22: return offsetof<Header>('bounds');
-    case 23: return offsetof<Header>('sliceOf');
-    case 24: return offsetof<Header>('acc');
-    case 25: return offsetof<Header>('sgd');
-    case 26: return offsetof<Header>('noiseTmp');
-    case 27: return offsetof<Header>('expTmp');
-    case 28: return offsetof<Header>('logits');
-    case 29: return offsetof<Header>('listIdx');
-    case 30: return offsetof<Header>('listVal');
-    case 31: return offsetof<Layer>('nIn');
-    case 32: return offsetof<Layer>('nOut');
-    case 33: return offsetof<Layer>('sIn');
-    case 34: return offsetof<Layer>('sOut');
-    case 35: return offsetof<Layer>('w');
-    case 36: return offsetof<Layer>('b');
-    case 37: return offsetof<Layer>('inputs');
-    case 38: return offsetof<Layer>('douts');
-    case 39: return offsetof<Layer>('row');
-    case 40: return offsetof<Header>();
-    case 41: return offsetof<Layer>();
-    case 42: return offsetof<Sgd>();
-    case 43: return <i32>NOISE_SCRATCH;
-  }
-  return -1;
-}
+// The loader's layout check (generated from plan.ts's field lists by scripts/build-wasm.mjs).
+export { fieldOffset } from './field-offsets';
 
