@@ -9,6 +9,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { median, timeBursts } from './lib/bursts.mjs';
+import { BENCH_SGD as SGD } from './lib/settings.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -33,7 +34,6 @@ for (const b of builds) {
   b.arena = new b.lib.Arena();
   b.data = b.lib.loadMnist({ alloc: b.lib.arenaAllocator(b.arena) }); // each build lays out its own data (an earlier build may have no prepareTraining)
 }
-const SGD = { lr: 0.05, momentum: 0, weightDecay: 0 };
 const rows = [];
 for (const bs of values.bs.split(',').map(Number)) {
   for (const threads of values.threads.split(',').map(Number)) {

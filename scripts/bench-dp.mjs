@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { median, timeBursts } from './lib/bursts.mjs';
 import { dpTableLines } from './lib/dp-table.mjs';
 import { sharedMnist } from './lib/mnist.mjs';
+import { BENCH_SGD as SGD } from './lib/settings.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -24,7 +25,6 @@ const { values } = parseArgs({
 const lib = await import(new URL('../dist/index.js', import.meta.url).href);
 const { arena, data } = sharedMnist(lib);
 const hidden = values.hidden.split(',').map(Number);
-const SGD = { lr: 0.05, momentum: 0, weightDecay: 0 };
 // Opacus-like settings: clip 1, noise multiplier 1.1, divided by the expected batch size
 const modes = [
   { name: 'sgd', options: () => SGD },

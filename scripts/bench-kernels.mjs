@@ -9,10 +9,10 @@ import { kernelModule } from '../dist/kernels/wasm/module.js';
 import { WasmKernel } from '../dist/kernels/wasm-kernel.js';
 import { median } from './lib/bursts.mjs';
 import { sharedMnist } from './lib/mnist.mjs';
+import { STILL_UPDATE as STILL } from './lib/settings.mjs';
 
 const REPEATS = 7;
 const SIZES = [784, 50, 10];
-const STILL = { lr: 0, momentum: 0, weightDecay: 0, noiseStd: 0, noiseSeed: 0, noiseStep: 0 }; // the update writes every parameter and changes none
 
 const { SharedState, initParams, itemStart, rowItemCount, Rng } = lib;
 const { arena, data } = sharedMnist(lib);

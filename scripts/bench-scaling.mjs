@@ -26,6 +26,7 @@ import { median } from './lib/bursts.mjs';
 import { sharedMnist } from './lib/mnist.mjs';
 import { inOrderTrainer } from './in-order-trainer.mjs';
 import { RUN, RUNNING, STEPS, WORDS } from './side-trainer.mjs';
+import { BENCH_SGD as SGD } from './lib/settings.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -49,7 +50,6 @@ if (values.project) {
 }
 const threadList = values.threads.split(',').map(Number);
 const rounds = Number(values.rounds);
-const SGD = { lr: 0.05, momentum: 0, weightDecay: 0 };
 /** Lower ends of the ceiling groups: below 1.7, 1.7 to 1.8, 1.8 to 1.9, 1.9 and up. */
 const CEILING_BINS = [0, 1.7, 1.8, 1.9];
 if (values.ceiling && threadList[0] !== 1) {

@@ -11,6 +11,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import * as lib from '../dist/index.js';
 import { sharedMnist } from './lib/mnist.mjs';
 import { inOrderTrainer } from './in-order-trainer.mjs';
+import { BENCH_SGD as SGD } from './lib/settings.mjs';
 
 export const RUN = 0;
 export const RUNNING = 1;
@@ -19,7 +20,6 @@ export const WORDS = 3;
 
 if (parentPort) {
   const { ctl, kernel } = workerData;
-  const SGD = { lr: 0.05, momentum: 0, weightDecay: 0 };
   const { arena, data } = sharedMnist(lib, kernel);
   // a message gives the batch size: a new trainer, until RUN = -1 closes it
   parentPort.on('message', async (bs) => {

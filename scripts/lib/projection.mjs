@@ -20,8 +20,8 @@
 // approach.
 import { Worker } from 'node:worker_threads';
 import { median } from './bursts.mjs';
+import { STILL_UPDATE } from './settings.mjs';
 
-const SGD_STILL = { lr: 0, momentum: 0, weightDecay: 0, meanOver: 1, noiseStd: 0, noiseSeed: 0, noiseStep: 0 }; // writes every parameter, changes none: every repeat does the same work
 
 /**
  * Measures and projects. `libUrl` is the URL of the trainer's dist/index.js, `data` MNIST with its
@@ -111,7 +111,7 @@ function itemTimes(lib, data, arena, bs, threadCounts, steps) {
       }
       for (let s = 0; s < c.sliceT.length; s++) {
         const t = performance.now();
-        c.k.updateSlice(s, bs, SGD_STILL, step + 1);
+        c.k.updateSlice(s, bs, STILL_UPDATE, step + 1);
         c.sliceT[s].push((performance.now() - t) * 1e6 - timer);
       }
     }
@@ -161,13 +161,13 @@ async function engineSerial(lib, data, arena, steps, batchRows) {
   const direct = () => {
     step++;
     for (let c = 0; c < nRows; c++) k.trainRows(Math.floor((c * bs) / nRows), Math.floor(((c + 1) * bs) / nRows), step);
-    for (let s = 0; s < S; s++) k.updateSlice(s, bs, SGD_STILL, step);
+    for (let s = 0; s < S; s++) k.updateSlice(s, bs, STILL_UPDATE, step);
   };
   const diffs = [];
   const reps = 20;
   for (let round = 0; round < Math.max(100, steps); round++) {
     let t = performance.now();
-    for (let i = 0; i < reps; i++) await engine.step(ids, SGD_STILL);
+    for (let i = 0; i < reps; i++) await engine.step(ids, STILL_UPDATE);
     const viaEngine = (performance.now() - t) / reps;
     state.batch.set(ids);
     t = performance.now();
@@ -207,7 +207,7 @@ function helper(lib, state) {
     const k = state.kernel(1);
     const ctl = workerData.ctl;
     const bs = workerData.bs;
-    const still = { lr: 0, momentum: 0, weightDecay: 0, meanOver: 1, noiseStd: 0, noiseSeed: 0, noiseStep: 0 };
+    const still = STILL_UPDATE;
     for (;;) {
       Atomics.wait(ctl, 0, 0);
       const cmd = Atomics.load(ctl, 0);
@@ -248,7 +248,7 @@ async function remoteReads(lib, data, arena, bs, steps) {
   await new Promise((resolve) => setTimeout(resolve, 200));
   const rowsHere = () => k.trainRows(0, bs, 1);
   const slicesHere = () => {
-    for (let s = 0; s < state.plan.slices.length; s++) k.updateSlice(s, bs, SGD_STILL, 1);
+    for (let s = 0; s < state.plan.slices.length; s++) k.updateSlice(s, bs, STILL_UPDATE, 1);
   };
   const timed = (f) => {
     const t = performance.now();

@@ -103,7 +103,7 @@ export class JsKernel implements Kernel {
   /** SGD or AdamW on params[at .. at + n) from their gradient g[0 .. n). */
   private optimizerStep(o: UpdateOptions, at: number, g: Float64Array, n: number): void {
     const { params, momentum, variance } = this.step;
-    if (o.adamw === null) {
+    if (!o.adamw) {
       sgdStep(o, params, at, g, n, momentum);
       return;
     }
