@@ -207,7 +207,7 @@ function helper(lib, state) {
     const k = state.kernel(1);
     const ctl = workerData.ctl;
     const bs = workerData.bs;
-    const still = STILL_UPDATE;
+    const still = ${JSON.stringify(STILL_UPDATE)}; // this code runs in its own worker: the settings go in as text
     for (;;) {
       Atomics.wait(ctl, 0, 0);
       const cmd = Atomics.load(ctl, 0);
