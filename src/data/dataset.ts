@@ -1,3 +1,6 @@
+import { DataError } from '../errors.js';
+import { MAX_SPLIT_ROWS } from './limits.js';
+
 /** One split of a classification dataset, as the kernels read it. */
 export interface Split {
   /** x: [n, nIn] float32 pixels, row-major */
@@ -49,6 +52,25 @@ export const heapAllocator: Allocator = {
   f32: (n) => new Float32Array(n),
   i32: (n) => new Int32Array(n),
 };
+
+/**
+ * `allocate()`, with a RangeError (the shared memory cannot grow past 4 GiB, or the heap is out of
+ * room) turned into a DataError naming the file whose `what` did not fit.
+ */
+export function allocOrRefuse<T>(allocate: () => T, file: string, what: string): T {
+  try {
+    return allocate();
+  } catch (e) {
+    if (e instanceof RangeError) throw new DataError(file, `${what} do not fit in memory (${e.message})`);
+    throw e;
+  }
+}
+
+/** A split must have rows (an empty one evaluates to NaN), and no more than the engine can evaluate. */
+export function checkSplitRows(n: number, name: string, file: string): void {
+  if (n === 0) throw new DataError(file, `the ${name} split has no rows`);
+  if (n > MAX_SPLIT_ROWS) throw new DataError(file, `the ${name} split has ${n} rows, more than the ${MAX_SPLIT_ROWS} the trainer can evaluate`);
+}
 
 /** A split made of rows [lo, hi) of another, sharing its memory. */
 export function sliceSplit(s: Split, lo: number, hi: number): Split {

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataError } from '../errors.js';
-import { heapAllocator, sliceSplit, type Allocator, type Dataset, type Split } from './dataset.js';
+import { checkSplitRows, heapAllocator, sliceSplit, type Allocator, type Dataset, type Split } from './dataset.js';
 import { checkLabels, classCount, loadIdxSplit } from './idx-split.js';
 import { MAX_CLASSES } from './limits.js';
 import { isFolder } from './read-file.js';
@@ -57,6 +57,8 @@ export function loadIdxFolder(dir: string, opts: IdxFolderOptions = {}): Dataset
   if (all.n === 0) throw new DataError(files.trainImages, 'holds no images');
   const t10k =
     validSplit === 'test' || opts.withTest ? loadIdxSplit(files.testImages, files.testLabels, alloc) : undefined;
+  // Every split a run uses needs rows: an empty one validates (or tests) to NaN.
+  if (t10k && t10k.n === 0) throw new DataError(files.testImages, 'holds no images');
   if (t10k && t10k.nIn !== all.nIn) {
     throw new DataError(files.testImages, `images have ${t10k.nIn} pixels but the training images have ${all.nIn}`);
   }
@@ -74,6 +76,10 @@ export function loadIdxFolder(dir: string, opts: IdxFolderOptions = {}): Dataset
     train = sliceSplit(all, 0, all.n - nValid);
     valid = sliceSplit(all, all.n - nValid, all.n);
   }
+
+  checkSplitRows(train.n, 'train', files.trainImages);
+  checkSplitRows(valid.n, 'valid', validSplit === 'test' ? files.testImages : files.trainImages);
+  if (opts.withTest && t10k) checkSplitRows(t10k.n, 'test', files.testImages);
 
   // Classes are what the training labels name; the other splits must stay inside that range.
   const nClasses = classCount(train.y);

@@ -23,6 +23,8 @@ export const ALLOWED_GLOBALS: ReadonlySet<string> = new Set([
   'numpy ndarray',
   'numpy dtype',
   '_codecs encode', // how Python 3 protocols 0-2 write bytes
+  '__builtin__ bytes', // how Python 3 protocols 0-2 write empty bytes (an empty array's data): bytes()
+  'builtins bytes', // the same, pickled with fix_imports=False
 ]);
 
 export const HIGHEST_PROTOCOL = 5;
@@ -38,8 +40,25 @@ export interface PickleOptions {
 
 /** The value a pickle holds. Throws a DataError naming `file` on anything malformed or not allowed. */
 export function parsePickle(bytes: Uint8Array, file: string, opts: PickleOptions = {}): PyValue {
-  return new Machine(bytes, file, opts.mayOverwrite ?? false).run();
+  return new Machine(bytes, file, opts.mayOverwrite ?? false, false).run();
 }
+
+/**
+ * Reads the first bytes of a pickle as far as they go, and throws the DataError parsePickle would
+ * throw for the whole file when they already show it (an unknown opcode, a refused global, a
+ * protocol too new), so that a .pkl.gz is refused before it is inflated any further. Running out of
+ * bytes is no error here: the rest of the file is not read yet.
+ */
+export function checkPicklePrefix(head: Uint8Array, file: string): void {
+  try {
+    new Machine(head, file, false, true).run();
+  } catch (e) {
+    if (e !== END_OF_PREFIX) throw e;
+  }
+}
+
+/** Thrown by a Machine reading a prefix when the prefix ends. */
+const END_OF_PREFIX = Symbol('end of prefix');
 
 class Machine {
   private pos = 0;
@@ -55,6 +74,8 @@ class Machine {
     private readonly bytes: Uint8Array,
     private readonly file: string,
     private readonly mayOverwrite: boolean,
+    /** whether `bytes` are only the first bytes of the pickle (see checkPicklePrefix) */
+    private readonly prefix: boolean,
   ) {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
@@ -67,7 +88,7 @@ class Machine {
       if (this.op === STOP) return this.stop();
       this.step(this.op);
     }
-    return this.fail('truncated: the pickle ends without a STOP opcode');
+    return this.truncated('the pickle ends without a STOP opcode');
   }
 
   private step(op: number): void {
@@ -224,6 +245,7 @@ class Machine {
           this.fail(`REDUCE needs a tuple of arguments, found ${describe(args)}`);
         }
         if (func.module === '_codecs' && func.name === 'encode') return this.push(this.codecsEncode(args.items));
+        if (func.name === 'bytes' && (func.module === '__builtin__' || func.module === 'builtins')) return this.push(this.emptyBytes(args.items));
         return this.push({ kind: 'call', func, args: args.items });
       }
       case BUILD: {
@@ -247,6 +269,7 @@ class Machine {
   }
 
   private stop(): PyValue {
+    if (this.prefix) throw END_OF_PREFIX; // whether anything follows is for the whole file to say
     if (this.marks.length > 0) this.fail('STOP inside an unclosed MARK');
     if (this.stack.length !== 1) this.fail(`STOP with ${this.stack.length} values on the stack, expected 1`);
     const extra = this.bytes.length - this.pos;
@@ -263,6 +286,12 @@ class Machine {
   }
 
   private readonly failer = (problem: string): never => this.fail(problem);
+
+  /** The input ends before `problem` is resolved: malformed, unless only a prefix is being read. */
+  private truncated(problem: string): never {
+    if (this.prefix) throw END_OF_PREFIX;
+    return this.fail(`truncated: ${problem}`);
+  }
 
   private refuse(problem: string): never {
     throw new DataError(this.file, problem);
@@ -334,7 +363,7 @@ class Machine {
 
   private need(n: number, what: string): void {
     const left = this.bytes.length - this.pos;
-    if (n > left) this.fail(`truncated: ${what} needs ${n} bytes but only ${left} remain`);
+    if (n > left) this.truncated(`${what} needs ${n} bytes but only ${left} remain`);
   }
 
   private u8(): number {
@@ -369,7 +398,7 @@ class Machine {
     const n = this.view.getBigUint64(this.pos, true);
     this.pos += 8;
     const left = this.bytes.length - this.pos;
-    if (n > BigInt(left)) this.fail(`truncated: ${what} needs ${n} bytes but only ${left} remain`);
+    if (n > BigInt(left)) this.truncated(`${what} needs ${n} bytes but only ${left} remain`);
     return Number(n);
   }
 
@@ -391,7 +420,7 @@ class Machine {
   /** A protocol 0 argument: the bytes up to the next newline. */
   private line(): Uint8Array {
     const end = this.bytes.indexOf(NEWLINE, this.pos);
-    if (end < 0) this.fail('truncated: a text argument has no end of line');
+    if (end < 0) this.truncated('a text argument has no end of line');
     const v = this.bytes.subarray(this.pos, end);
     this.pos = end + 1;
     return v;
@@ -419,6 +448,12 @@ class Machine {
     const v = this.decimal(ascii(this.line()).trim());
     if (typeof v !== 'number' || v < 0) this.fail(`invalid memo key ${v}`);
     return v;
+  }
+
+  /** `bytes()`: Python 3 pickles empty bytes so in protocols 0-2; with arguments it is no array data. */
+  private emptyBytes(args: PyValue[]): PyBytes {
+    if (args.length !== 0) this.fail(`bytes called with arguments (${args.map(describe).join(', ')}), expected bytes()`);
+    return { kind: 'bytes', data: new Uint8Array(0) };
   }
 
   /** `_codecs.encode(text, 'latin1')`: each code point (all < 256) becomes one byte. */

@@ -8,13 +8,13 @@
  * the allocator hands out; the buffer is garbage once this returns.
  */
 import { DataError } from '../errors.js';
-import { heapAllocator, type Allocator, type Dataset, type Split } from './dataset.js';
+import { allocOrRefuse, checkSplitRows, heapAllocator, type Allocator, type Dataset, type Split } from './dataset.js';
 import type { ValidSplit } from './idx-folder.js';
-import { MAX_CLASSES } from './limits.js';
+import { MAX_CLASSES, MAX_PICKLE_BYTES } from './limits.js';
 import { ndarrayFromPickle, readFloat32Into, readInt32Into, type NdArray } from './numpy-pickle.js';
-import { parsePickle } from './pickle.js';
+import { checkPicklePrefix, parsePickle } from './pickle.js';
 import { describe, isSequence, type PyValue } from './pickle-values.js';
-import { readDataFile } from './read-file.js';
+import { gib, readDataFile, type ReadLimits } from './read-file.js';
 
 export interface PklOptions {
   alloc?: Allocator;
@@ -40,7 +40,27 @@ interface Part {
 }
 
 export function loadPklDataset(file: string, opts: PklOptions = {}): Dataset {
-  return loadPklBytes(readDataFile(file), file, opts);
+  return loadPklBytes(readDataFile(file, pickleReadLimits(file)), file, opts);
+}
+
+/** How many first bytes of a pickle are read for checkPicklePrefix before the rest is. */
+const PICKLE_HEAD_BYTES = 1 << 16;
+
+/**
+ * How much of a pickle to read. A pickle declares no total size, so a .pkl.gz is bounded only by
+ * MAX_PICKLE_BYTES; but its first bytes are parsed as soon as they are out, so that one which is no
+ * pickle (a gzip bomb of zeros) or names a refused global is refused before it inflates any further.
+ */
+export function pickleReadLimits(file: string, checkHead: (head: Uint8Array) => void = (head) => checkPicklePrefix(head, file)): ReadLimits {
+  return {
+    maxBytes: MAX_PICKLE_BYTES,
+    maxWhat: `${gib(MAX_PICKLE_BYTES)}, the most a pickle may hold (a larger dataset comes as IDX files)`,
+    headBytes: PICKLE_HEAD_BYTES,
+    declared: (head) => {
+      checkHead(head);
+      return undefined;
+    },
+  };
 }
 
 /** As loadPklDataset, from the (decompressed) bytes; they are overwritten, so pass a buffer you own. */
@@ -52,9 +72,12 @@ export function loadPklBytes(bytes: Uint8Array, file: string, opts: PklOptions =
 
   // Where each split's rows come from; see PklOptions.validSplit.
   const byTest = opts.validSplit === 'test';
-  const trainSplit = materialise(byTest ? [train, valid] : [train], nIn, alloc, file);
-  const validSplit = materialise(byTest ? [test] : [valid], nIn, alloc, file);
-  const testSplit = !opts.withTest ? undefined : byTest ? validSplit : materialise([test], nIn, alloc, file);
+  const uses = { train: byTest ? [train, valid] : [train], valid: byTest ? [test] : [valid], test: opts.withTest ? [test] : [] };
+  // Every split a run uses needs rows, and no more than the engine can take; checked before any is copied.
+  for (const ps of Object.values(uses)) if (ps.length > 0) checkSplitRows(rows(ps), ps.map((p) => p.name).join(' + '), file);
+  const trainSplit = materialise(uses.train, nIn, alloc, file);
+  const validSplit = materialise(uses.valid, nIn, alloc, file);
+  const testSplit = !opts.withTest ? undefined : byTest ? validSplit : materialise(uses.test, nIn, alloc, file);
 
   // Classes are what the training labels name; every split must stay inside that range.
   const nClasses = maxLabel(trainSplit) + 1;
@@ -100,11 +123,16 @@ interface Materialised {
   segments: { part: Part; from: number }[];
 }
 
+function rows(ps: Part[]): number {
+  return ps.reduce((s, p) => s + p.n, 0);
+}
+
 /** Converts parts into one float32/int32 split from `alloc`, refusing NaN and infinite pixels. */
 function materialise(ps: Part[], nIn: number, alloc: Allocator, file: string): Materialised {
-  const n = ps.reduce((s, p) => s + p.n, 0);
-  const x = alloc.f32(n * nIn); // [n, nIn]
-  const y = alloc.i32(n); // [n]
+  const n = rows(ps);
+  const names = (v: string): string => ps.map((p) => `${v}_${p.name}`).join(' + ');
+  const x = allocOrRefuse(() => alloc.f32(n * nIn), file, `${names('x')} as ${n}x${nIn} float32 pixels`); // [n, nIn]
+  const y = allocOrRefuse(() => alloc.i32(n), file, `${names('y')} as ${n} int32 labels`); // [n]
   const segments: Materialised['segments'] = [];
   let row = 0;
   for (const p of ps) {
