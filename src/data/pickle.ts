@@ -85,7 +85,7 @@ class Machine {
     while (this.pos < b.length) {
       this.opPos = this.pos;
       this.op = b[this.pos++];
-      if (this.op === STOP) return this.stop();
+      if (this.op === Op.STOP) return this.stop();
       this.step(this.op);
     }
     return this.truncated('the pickle ends without a STOP opcode');
@@ -93,22 +93,22 @@ class Machine {
 
   private step(op: number): void {
     switch (op) {
-      case PROTO: {
+      case Op.PROTO: {
         const v = this.u8();
         if (v > HIGHEST_PROTOCOL) this.fail(`pickle protocol ${v} is newer than ${HIGHEST_PROTOCOL}, the highest this reader knows`);
         return;
       }
-      case FRAME:
+      case Op.FRAME:
         this.u64Length('FRAME'); // only a read-ahead hint; opcodes run on regardless
         return;
 
       // --- globals: checked against the allow-list as soon as they are named
-      case GLOBAL: {
+      case Op.GLOBAL: {
         const module = utf8Loose(this.line());
         const name = utf8Loose(this.line());
         return this.push(this.global(module, name));
       }
-      case STACK_GLOBAL: {
+      case Op.STACK_GLOBAL: {
         const name = this.pop();
         const module = this.pop();
         if (!isStr(module) || !isStr(name)) this.fail(`STACK_GLOBAL needs two str, found ${describe(module)} and ${describe(name)}`);
@@ -116,104 +116,104 @@ class Machine {
       }
 
       // --- constants
-      case NONE:
+      case Op.NONE:
         return this.push(null);
-      case NEWTRUE:
+      case Op.NEWTRUE:
         return this.push(true);
-      case NEWFALSE:
+      case Op.NEWFALSE:
         return this.push(false);
-      case BININT1:
+      case Op.BININT1:
         return this.push(this.u8());
-      case BININT2:
+      case Op.BININT2:
         return this.push(this.u16());
-      case BININT:
+      case Op.BININT:
         return this.push(this.i32());
-      case LONG1:
+      case Op.LONG1:
         return this.push(this.littleEndianInt(this.u8()));
-      case LONG4: {
+      case Op.LONG4: {
         const n = this.i32();
         if (n < 0) this.fail(`negative length ${n}`);
         return this.push(this.littleEndianInt(n));
       }
-      case INT: {
+      case Op.INT: {
         // protocol 0: "I01" and "I00" are True and False, else a decimal
         const t = ascii(this.line()).trim();
         if (t === '01') return this.push(true);
         if (t === '00') return this.push(false);
         return this.push(this.decimal(t));
       }
-      case LONG:
+      case Op.LONG:
         return this.push(this.decimal(ascii(this.line()).trim().replace(/L$/, '')));
 
       // --- byte strings (views into the input)
-      case SHORT_BINSTRING:
-      case SHORT_BINBYTES:
+      case Op.SHORT_BINSTRING:
+      case Op.SHORT_BINBYTES:
         return this.push(this.bytesOf(this.u8()));
-      case BINSTRING: {
+      case Op.BINSTRING: {
         const n = this.i32();
         if (n < 0) this.fail(`negative length ${n}`);
         return this.push(this.bytesOf(n));
       }
-      case BINBYTES:
+      case Op.BINBYTES:
         return this.push(this.bytesOf(this.u32()));
-      case BINBYTES8:
-      case BYTEARRAY8:
+      case Op.BINBYTES8:
+      case Op.BYTEARRAY8:
         return this.push(this.bytesOf(this.u64Length('a byte string')));
-      case STRING:
+      case Op.STRING:
         return this.push({ kind: 'bytes', data: unquoteStringLiteral(this.line(), this.failer) });
 
       // --- text (kept as bytes; see pickle-text.ts)
-      case SHORT_BINUNICODE:
+      case Op.SHORT_BINUNICODE:
         return this.push(this.strOf(this.u8()));
-      case BINUNICODE:
+      case Op.BINUNICODE:
         return this.push(this.strOf(this.u32()));
-      case BINUNICODE8:
+      case Op.BINUNICODE8:
         return this.push(this.strOf(this.u64Length('a text string')));
-      case UNICODE:
+      case Op.UNICODE:
         return this.push(decodeRawUnicodeEscape(this.line(), this.failer));
 
       // --- containers
-      case MARK:
+      case Op.MARK:
         this.marks.push(this.stack.length);
         return;
-      case EMPTY_TUPLE:
+      case Op.EMPTY_TUPLE:
         return this.push({ kind: 'tuple', items: [] });
-      case TUPLE:
+      case Op.TUPLE:
         return this.push({ kind: 'tuple', items: this.popMark() });
-      case TUPLE1:
-      case TUPLE2:
-      case TUPLE3: {
-        const n = op - TUPLE1 + 1;
+      case Op.TUPLE1:
+      case Op.TUPLE2:
+      case Op.TUPLE3: {
+        const n = op - Op.TUPLE1 + 1;
         const items: PyValue[] = new Array<PyValue>(n);
         for (let i = n - 1; i >= 0; i--) items[i] = this.pop();
         return this.push({ kind: 'tuple', items });
       }
-      case EMPTY_LIST:
+      case Op.EMPTY_LIST:
         return this.push({ kind: 'list', items: [] });
-      case LIST:
+      case Op.LIST:
         return this.push({ kind: 'list', items: this.popMark() });
-      case APPEND: {
+      case Op.APPEND: {
         const v = this.pop();
         this.listOnTop().items.push(v);
         return;
       }
-      case APPENDS: {
+      case Op.APPENDS: {
         const vs = this.popMark();
         const items = this.listOnTop().items;
         for (const v of vs) items.push(v); // not push(...vs): a long spread overflows the call stack
         return;
       }
-      case EMPTY_DICT:
+      case Op.EMPTY_DICT:
         return this.push({ kind: 'dict', entries: [] });
-      case DICT:
+      case Op.DICT:
         return this.push({ kind: 'dict', entries: this.pairs(this.popMark()) });
-      case SETITEM: {
+      case Op.SETITEM: {
         const v = this.pop();
         const k = this.pop();
         this.dictOnTop().entries.push([k, v]);
         return;
       }
-      case SETITEMS: {
+      case Op.SETITEMS: {
         const kvs = this.pairs(this.popMark());
         const entries = this.dictOnTop().entries;
         for (const kv of kvs) entries.push(kv);
@@ -221,23 +221,23 @@ class Machine {
       }
 
       // --- memo
-      case PUT:
+      case Op.PUT:
         return this.put(this.decimalIndex());
-      case BINPUT:
+      case Op.BINPUT:
         return this.put(this.u8());
-      case LONG_BINPUT:
+      case Op.LONG_BINPUT:
         return this.put(this.u32());
-      case MEMOIZE:
+      case Op.MEMOIZE:
         return this.put(this.memo.size);
-      case GET:
+      case Op.GET:
         return this.get(this.decimalIndex());
-      case BINGET:
+      case Op.BINGET:
         return this.get(this.u8());
-      case LONG_BINGET:
+      case Op.LONG_BINGET:
         return this.get(this.u32());
 
       // --- calls, kept inert
-      case REDUCE: {
+      case Op.REDUCE: {
         const args = this.pop();
         const func = this.pop();
         if (!isGlobal(func)) this.fail(`REDUCE needs a global to call, found ${describe(func)}`);
@@ -248,7 +248,7 @@ class Machine {
         if (func.name === 'bytes' && (func.module === '__builtin__' || func.module === 'builtins')) return this.push(this.emptyBytes(args.items));
         return this.push({ kind: 'call', func, args: args.items });
       }
-      case BUILD: {
+      case Op.BUILD: {
         const state = this.pop();
         const obj = this.top();
         if (obj === null || typeof obj !== 'object' || obj.kind !== 'call') this.fail(`BUILD on ${describe(obj)}, not on an object`);
@@ -257,13 +257,13 @@ class Machine {
         return;
       }
 
-      case NEXT_BUFFER:
-      case READONLY_BUFFER:
+      case Op.NEXT_BUFFER:
+      case Op.READONLY_BUFFER:
         this.fail('the array data is an out-of-band buffer (pickled with buffer_callback), so it is not in this file');
         return;
       default:
         this.refuse(
-          `unknown or unsupported pickle opcode 0x${hex2(op)}${OPCODE_NAMES[op] ? ` (${OPCODE_NAMES[op]})` : ''} at byte ${this.opPos}`,
+          `unknown or unsupported pickle opcode 0x${hex2(op)}${Op[op] ? ` (${Op[op]})` : ''} at byte ${this.opPos}`,
         );
     }
   }
@@ -281,7 +281,7 @@ class Machine {
 
   /** A malformed pickle: the problem, with the opcode and where it is. */
   private fail(problem: string): never {
-    const name = OPCODE_NAMES[this.op] ?? `0x${hex2(this.op)}`;
+    const name = Op[this.op] ?? `0x${hex2(this.op)}`;
     throw new DataError(this.file, `malformed pickle: ${problem} (opcode ${name} at byte ${this.opPos})`);
   }
 
@@ -506,74 +506,79 @@ function hex2(n: number): string {
   return n.toString(16).padStart(2, '0');
 }
 
-// Opcodes (Python's Lib/pickletools.py).
-const MARK = 0x28; // (
-const STOP = 0x2e; // .
-const INT = 0x49; // I
-const BININT = 0x4a; // J
-const BININT1 = 0x4b; // K
-const LONG = 0x4c; // L
-const BININT2 = 0x4d; // M
-const NONE = 0x4e; // N
-const REDUCE = 0x52; // R
-const STRING = 0x53; // S
-const BINSTRING = 0x54; // T
-const SHORT_BINSTRING = 0x55; // U
-const UNICODE = 0x56; // V
-const BINUNICODE = 0x58; // X
-const APPEND = 0x61; // a
-const BUILD = 0x62; // b
-const GLOBAL = 0x63; // c
-const DICT = 0x64; // d
-const EMPTY_DICT = 0x7d; // }
-const APPENDS = 0x65; // e
-const GET = 0x67; // g
-const BINGET = 0x68; // h
-const LONG_BINGET = 0x6a; // j
-const LIST = 0x6c; // l
-const EMPTY_LIST = 0x5d; // ]
-const PUT = 0x70; // p
-const BINPUT = 0x71; // q
-const LONG_BINPUT = 0x72; // r
-const SETITEM = 0x73; // s
-const TUPLE = 0x74; // t
-const EMPTY_TUPLE = 0x29; // )
-const SETITEMS = 0x75; // u
-const PROTO = 0x80;
-const TUPLE1 = 0x85;
-const TUPLE2 = 0x86;
-const TUPLE3 = 0x87;
-const NEWTRUE = 0x88;
-const NEWFALSE = 0x89;
-const LONG1 = 0x8a;
-const LONG4 = 0x8b;
-const BINBYTES = 0x42; // B
-const SHORT_BINBYTES = 0x43; // C
-const SHORT_BINUNICODE = 0x8c;
-const BINUNICODE8 = 0x8d;
-const BINBYTES8 = 0x8e;
-const STACK_GLOBAL = 0x93;
-const MEMOIZE = 0x94;
-const FRAME = 0x95;
-const BYTEARRAY8 = 0x96;
-const NEXT_BUFFER = 0x97;
-const READONLY_BUFFER = 0x98;
+/** The end of a protocol 0 argument. */
 const NEWLINE = 0x0a;
 
-/** Names for messages, including opcodes this reader refuses (they build or call arbitrary objects). */
-const OPCODE_NAMES: Record<number, string> = {
-  [MARK]: 'MARK', [STOP]: 'STOP', [INT]: 'INT', [BININT]: 'BININT', [BININT1]: 'BININT1', [LONG]: 'LONG',
-  [BININT2]: 'BININT2', [NONE]: 'NONE', [REDUCE]: 'REDUCE', [STRING]: 'STRING', [BINSTRING]: 'BINSTRING',
-  [SHORT_BINSTRING]: 'SHORT_BINSTRING', [UNICODE]: 'UNICODE', [BINUNICODE]: 'BINUNICODE', [APPEND]: 'APPEND',
-  [BUILD]: 'BUILD', [GLOBAL]: 'GLOBAL', [DICT]: 'DICT', [EMPTY_DICT]: 'EMPTY_DICT', [APPENDS]: 'APPENDS',
-  [GET]: 'GET', [BINGET]: 'BINGET', [LONG_BINGET]: 'LONG_BINGET', [LIST]: 'LIST', [EMPTY_LIST]: 'EMPTY_LIST',
-  [PUT]: 'PUT', [BINPUT]: 'BINPUT', [LONG_BINPUT]: 'LONG_BINPUT', [SETITEM]: 'SETITEM', [TUPLE]: 'TUPLE',
-  [EMPTY_TUPLE]: 'EMPTY_TUPLE', [SETITEMS]: 'SETITEMS', [PROTO]: 'PROTO', [TUPLE1]: 'TUPLE1', [TUPLE2]: 'TUPLE2',
-  [TUPLE3]: 'TUPLE3', [NEWTRUE]: 'NEWTRUE', [NEWFALSE]: 'NEWFALSE', [LONG1]: 'LONG1', [LONG4]: 'LONG4',
-  [BINBYTES]: 'BINBYTES', [SHORT_BINBYTES]: 'SHORT_BINBYTES', [SHORT_BINUNICODE]: 'SHORT_BINUNICODE',
-  [BINUNICODE8]: 'BINUNICODE8', [BINBYTES8]: 'BINBYTES8', [STACK_GLOBAL]: 'STACK_GLOBAL', [MEMOIZE]: 'MEMOIZE',
-  [FRAME]: 'FRAME', [BYTEARRAY8]: 'BYTEARRAY8', [NEXT_BUFFER]: 'NEXT_BUFFER', [READONLY_BUFFER]: 'READONLY_BUFFER',
-  0x30: 'POP', 0x31: 'POP_MARK', 0x32: 'DUP', 0x46: 'FLOAT', 0x47: 'BINFLOAT', 0x50: 'PERSID', 0x51: 'BINPERSID',
-  0x69: 'INST', 0x6f: 'OBJ', 0x81: 'NEWOBJ', 0x82: 'EXT1', 0x83: 'EXT2', 0x84: 'EXT4', 0x8f: 'EMPTY_SET',
-  0x90: 'ADDITEMS', 0x91: 'FROZENSET', 0x92: 'NEWOBJ_EX',
-};
+// Opcodes (Python's Lib/pickletools.py), by name; Op[code] is the name back (a numeric enum maps both ways).
+enum Op {
+  MARK = 0x28, // (
+  STOP = 0x2e, // .
+  INT = 0x49, // I
+  BININT = 0x4a, // J
+  BININT1 = 0x4b, // K
+  LONG = 0x4c, // L
+  BININT2 = 0x4d, // M
+  NONE = 0x4e, // N
+  REDUCE = 0x52, // R
+  STRING = 0x53, // S
+  BINSTRING = 0x54, // T
+  SHORT_BINSTRING = 0x55, // U
+  UNICODE = 0x56, // V
+  BINUNICODE = 0x58, // X
+  APPEND = 0x61, // a
+  BUILD = 0x62, // b
+  GLOBAL = 0x63, // c
+  DICT = 0x64, // d
+  EMPTY_DICT = 0x7d, // }
+  APPENDS = 0x65, // e
+  GET = 0x67, // g
+  BINGET = 0x68, // h
+  LONG_BINGET = 0x6a, // j
+  LIST = 0x6c, // l
+  EMPTY_LIST = 0x5d, // ]
+  PUT = 0x70, // p
+  BINPUT = 0x71, // q
+  LONG_BINPUT = 0x72, // r
+  SETITEM = 0x73, // s
+  TUPLE = 0x74, // t
+  EMPTY_TUPLE = 0x29, // )
+  SETITEMS = 0x75, // u
+  PROTO = 0x80,
+  TUPLE1 = 0x85,
+  TUPLE2 = 0x86,
+  TUPLE3 = 0x87,
+  NEWTRUE = 0x88,
+  NEWFALSE = 0x89,
+  LONG1 = 0x8a,
+  LONG4 = 0x8b,
+  BINBYTES = 0x42, // B
+  SHORT_BINBYTES = 0x43, // C
+  SHORT_BINUNICODE = 0x8c,
+  BINUNICODE8 = 0x8d,
+  BINBYTES8 = 0x8e,
+  STACK_GLOBAL = 0x93,
+  MEMOIZE = 0x94,
+  FRAME = 0x95,
+  BYTEARRAY8 = 0x96,
+  NEXT_BUFFER = 0x97,
+  READONLY_BUFFER = 0x98,
+  // named for the messages about them; a pickle of arrays has no use for them, and they are refused
+  POP = 0x30,
+  POP_MARK = 0x31,
+  DUP = 0x32,
+  FLOAT = 0x46,
+  BINFLOAT = 0x47,
+  PERSID = 0x50,
+  BINPERSID = 0x51,
+  INST = 0x69,
+  OBJ = 0x6f,
+  NEWOBJ = 0x81,
+  EXT1 = 0x82,
+  EXT2 = 0x83,
+  EXT4 = 0x84,
+  EMPTY_SET = 0x8f,
+  ADDITEMS = 0x90,
+  FROZENSET = 0x91,
+  NEWOBJ_EX = 0x92,
+}
+

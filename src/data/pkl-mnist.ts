@@ -7,6 +7,7 @@
  * latin-1 text is converted over itself), so the peak is that buffer plus the float32/int32 copies
  * the allocator hands out; the buffer is garbage once this returns.
  */
+import { checkLabels, classCount } from './labels.js';
 import { DataError } from '../errors.js';
 import { allocOrRefuse, checkSplitRows, heapAllocator, type Allocator, type Dataset, type Split } from './dataset.js';
 import type { ValidSplit } from './idx-folder.js';
@@ -80,9 +81,9 @@ export function loadPklBytes(bytes: Uint8Array, file: string, opts: PklOptions =
   const testSplit = !opts.withTest ? undefined : byTest ? validSplit : materialise(uses.test, nIn, alloc, file);
 
   // Classes are what the training labels name; every split must stay inside that range.
-  const nClasses = maxLabel(trainSplit) + 1;
+  const nClasses = classCount(trainSplit.split.y);
   if (nClasses > MAX_CLASSES) throw new DataError(file, `${nClasses} classes is more than ${MAX_CLASSES}`);
-  for (const s of [trainSplit, validSplit, testSplit]) if (s) checkLabels(s, nClasses, file);
+  for (const s of [trainSplit, validSplit, testSplit]) if (s) checkSplitLabels(s, nClasses, file);
 
   return { train: trainSplit.split, valid: validSplit.split, test: testSplit?.split, nIn, nClasses, source: file };
 }
@@ -155,23 +156,8 @@ function checkFinite(xs: Float32Array, nIn: number, p: Part, file: string): void
   }
 }
 
-function maxLabel(m: Materialised): number {
-  let max = -1;
-  for (let i = 0; i < m.split.y.length; i++) if (m.split.y[i] > max) max = m.split.y[i];
-  return max;
-}
 
 /** Labels in [0, nClasses), reported by the pickle's own split name and row. */
-function checkLabels(m: Materialised, nClasses: number, file: string): void {
-  for (const { part, from } of m.segments) {
-    const y = m.split.y.subarray(from, from + part.n);
-    for (let i = 0; i < y.length; i++) {
-      if (y[i] < 0 || y[i] >= nClasses) {
-        throw new DataError(
-          file,
-          `y_${part.name}: label ${y[i]} at row ${i} is outside the class range 0..${nClasses - 1} (set by the training labels)`,
-        );
-      }
-    }
-  }
+function checkSplitLabels(m: Materialised, nClasses: number, file: string): void {
+  for (const { part, from } of m.segments) checkLabels(m.split.y.subarray(from, from + part.n), nClasses, file, `y_${part.name}: `);
 }
