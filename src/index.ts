@@ -39,7 +39,7 @@ export { ParamStorage } from './kernels/param-storage.js';
 export { KERNEL_NAMES } from './kernels/kernel.js';
 
 // training
-export { sgdStep, type SgdOptions, type UpdateOptions } from './optim/sgd.js';
+export { sgdStep, sgdUpdate, type SgdOptions, type UpdateOptions } from './optim/sgd.js';
 export { adamwStep, adamwScalars, ADAMW_DEFAULTS, OPTIMIZERS, type AdamWStep, type OptimizerName } from './optim/adamw.js';
 export { constantSchedule, oneCycleSchedule, cosineSchedule, ONE_CYCLE_DEFAULTS, SCHEDULES, type Schedule, type ScheduleName, type OneCycleOptions } from './optim/schedule.js';
 export { SequentialSampler, RandomSampler, type Sampler } from './train/sampler.js';

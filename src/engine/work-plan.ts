@@ -98,6 +98,13 @@ export function sliceRows(storage: ParamStorage, l: number): number {
  * slices: any cut gives the same bytes.
  *   inputDensity: [nIn], or null (taken as dense)
  */
+/**
+ * The cost model's guesses where nothing is measured: a hidden layer's input (a ReLU's output) is
+ * non-zero about half the time, and so is its output gradient (zero where the ReLU is off). Any
+ * guess gives the same bytes; a poor one only balances the slices less well.
+ */
+const HIDDEN_ACTIVE = 0.5;
+
 export function planSlices(storage: ParamStorage, inputDensity: Float64Array | null, batchSize: number, threads: number): SlicePlan {
   const { layout } = storage;
   const L = layout.linears.length;
@@ -108,11 +115,11 @@ export function planSlices(storage: ParamStorage, inputDensity: Float64Array | n
     const c = new Float64Array(rows);
     for (let r = 0; r < rows; r++) {
       if (t.transposed) {
-        const density = r === s.nIn ? 1 : l === 0 && inputDensity ? inputDensity[r] : 0.5;
+        const density = r === s.nIn ? 1 : l === 0 && inputDensity ? inputDensity[r] : HIDDEN_ACTIVE;
         c[r] = (batchSize * density + 1) * t.stride;
       } else {
         // the last layer's output gradient is never zero; a hidden one's is zero where the ReLU is off
-        const active = l === L - 1 ? 1 : 0.5;
+        const active = l === L - 1 ? 1 : HIDDEN_ACTIVE;
         c[r] = (batchSize * active + 1) * t.stride + batchSize;
       }
     }

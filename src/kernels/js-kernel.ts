@@ -5,7 +5,7 @@ import { linWeightGrad } from '../nn/linear.js';
 import { Mlp } from '../nn/mlp.js';
 import type { Floats, Stats } from '../nn/types.js';
 import { adamwStep } from '../optim/adamw.js';
-import { sgdStep, type UpdateOptions } from '../optim/sgd.js';
+import { sgdUpdate, type UpdateOptions } from '../optim/sgd.js';
 import { GaussianNoise } from '../privacy/noise.js';
 import type { Kernel, KernelContext, StepViews } from './kernel.js';
 
@@ -104,7 +104,7 @@ export class JsKernel implements Kernel {
   private optimizerStep(o: UpdateOptions, at: number, g: Float64Array, n: number): void {
     const { params, momentum, variance } = this.step;
     if (!o.adamw) {
-      sgdStep(o, params, at, g, n, momentum);
+      sgdUpdate(o, params, at, g, n, momentum);
       return;
     }
     if (momentum === null || variance === null) throw new Error('AdamW needs its two moment buffers');

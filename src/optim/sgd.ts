@@ -27,17 +27,26 @@ export interface UpdateOptions extends SgdOptions {
   noiseStep: number;
 }
 
+/** The lesson's SGD step: p -= lr * g, element by element.   p, g: [n] */
+export function sgdStep(p: Float32Array, g: Floats, lr: number): void {
+  for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+}
+
 /**
- * The lesson's `p -= lr * g` on params[at .. at + n), given their gradient g[0 .. n) (the batch
- * mean), with PyTorch's optim.SGD options:
+ * SGD on params[at .. at + n), given their gradient g[0 .. n) (the batch mean), with PyTorch's
+ * optim.SGD options; without momentum and weight decay it is the lesson's sgdStep:
  *   g = g + wd * p                  (weight decay, when wd != 0)
  *   buf = momentum * buf + g        (when momentum != 0; buf starts at 0, so the first step's buf = g)
  *   p = p - lr * buf                (or p - lr * g without momentum)
  * Each parameter's result depends on its own values alone, so any slicing of the block gives the same bytes.
  *   params, buf: [P] (buf needed when momentum != 0), g: [n]
  */
-export function sgdStep(o: SgdOptions, params: Float32Array, at: number, g: Floats, n: number, buf: Float32Array | null): void {
+export function sgdUpdate(o: SgdOptions, params: Float32Array, at: number, g: Floats, n: number, buf: Float32Array | null): void {
   const { lr, momentum, weightDecay } = o;
+  if (momentum === 0 && weightDecay === 0) {
+    sgdStep(params.subarray(at, at + n), g, lr);
+    return;
+  }
   if (momentum !== 0 && buf === null) throw new Error('SGD with momentum needs a momentum buffer');
   for (let i = 0; i < n; i++) {
     const p = at + i;
