@@ -26,7 +26,7 @@ export { readDataFile } from './data/read-file.js';
 
 // the model and its math
 export type { Floats, Stats } from './nn/types.js';
-export { linForward, linBackward, linWeightGrad, type InputRows } from './nn/linear.js';
+export { linForward, linBackward, linWeightGrad, type LinFactors } from './nn/linear.js';
 export { reluForward, reluBackward } from './nn/relu.js';
 export { logsumexp, crossEntropyForward, crossEntropyBackward, correctRows } from './nn/cross-entropy.js';
 export { Lin, Relu, type Layer } from './nn/layers.js';

@@ -37,7 +37,7 @@ function reference(file: string, split: Split): Reference {
   const layout = mlpLayout(checkpointSizes(st, file));
   const params = new Float32Array(layout.count);
   copyWeights(st, file, layout, params);
-  const C = layout.sizes[layout.sizes.length - 1];
+  const C = layout.nClasses;
   const mlp = new Mlp(layout, 500);
   const ref: Reference = {
     loss: 0,

@@ -40,7 +40,8 @@ describe('Lin backward', () => {
       const dx = new Float64Array(rows * nIn);
       linBackward(R, W, dx, rows, nIn, nOut);
       // the parameters' gradient as the slices pass forms it: the rows' dout ⊗ x summed in row order
-      linWeightGrad({ x, at: (r) => r * nIn }, R, nOut, rows, nIn, 0, nOut, dW, db);
+      const factors = { rows, nIn, x, at: (r: number) => r * nIn, dout: R, doutStride: nOut };
+      linWeightGrad(factors, 0, nOut, dW, db);
       expect(relError(dW, numericGradient(f, W))).toBeLessThan(TOL);
       expect(relError(db, numericGradient(f, b))).toBeLessThan(TOL);
       expect(relError(dx, numericGradient(f, x))).toBeLessThan(TOL);
@@ -48,7 +49,7 @@ describe('Lin backward', () => {
       if (nOut > 2) {
         const part = new Float64Array(2 * nIn);
         const partB = new Float64Array(2);
-        linWeightGrad({ x, at: (r) => r * nIn }, R, nOut, rows, nIn, 1, 3, part, partB);
+        linWeightGrad(factors, 1, 3, part, partB);
         expect(Array.from(part)).toEqual(Array.from(dW.subarray(nIn, 3 * nIn)));
         expect(Array.from(partB)).toEqual(Array.from(db.subarray(1, 3)));
       }

@@ -191,6 +191,7 @@ const epochEvent = (epoch: number, p: EpochPoint): EpochEvent => ({
   samplesPerSecond: 12345.678,
   seconds: 0.1,
   lr: 0.02,
+  gradNorm: null,
 });
 
 describe('lossPlot callback', () => {
@@ -245,7 +246,8 @@ describe('metricsLog callback', () => {
     expect(steps[1].loss).toBe(0.25);
     expect(steps[2].loss).toBeNull(); // NaN is not JSON
     const epoch = lines[2];
-    expect(Object.keys(epoch).sort()).toEqual(['epoch', 'event', 'lr', 'samplesPerSecond', 'step', 'time', 'trainAccuracy', 'trainLoss', 'validAccuracy', 'validLoss']);
+    expect(Object.keys(epoch).sort()).toEqual(['epoch', 'event', 'gradNorm', 'lr', 'samplesPerSecond', 'step', 'time', 'trainAccuracy', 'trainLoss', 'validAccuracy', 'validLoss']);
+    expect(epoch.gradNorm).toBeNull(); // no per-row norms in these events: written as null, not left out
     expect([epoch.trainLoss, epoch.validLoss, epoch.validAccuracy, epoch.samplesPerSecond, epoch.lr]).toEqual([0.9, 0.5, 0.85, 12345.7, 0.02]);
     const times = lines.map((l) => l.time as number);
     expect(times.every((t, i) => t >= 0 && (i === 0 || t >= times[i - 1]))).toBe(true);

@@ -8,7 +8,7 @@ const f = Math.fround;
 describe("SGD with PyTorch's optim.SGD semantics", () => {
   it("the lesson's step: p -= lr * g", () => {
     const p = new Float32Array([1, -2, 0.5]);
-    sgdStep(p, [0.4, 0.1, -1], 0.5);
+    sgdStep(p, new Float64Array([0.4, 0.1, -1]), 0.5);
     expect(Array.from(p)).toEqual([f(1 - 0.5 * 0.4), f(-2 - 0.5 * 0.1), f(0.5 + 0.5)]);
   });
 

@@ -23,7 +23,7 @@ const CASES: Case[] = [
 
 /** Every factor buffer's bytes for the batch's rows. */
 function factorBytes(f: BatchFactors, rows: number): Buffer {
-  const parts = [f.loss.subarray(0, rows), f.correct.subarray(0, rows)];
+  const parts: (Float32Array | Float64Array | Int32Array)[] = [f.loss.subarray(0, rows), f.correct.subarray(0, rows)];
   f.inputs.forEach((x, l) => parts.push(x.subarray(0, rows * f.inStride[l])));
   f.douts.forEach((x, l) => parts.push(x.subarray(0, rows * f.outStride[l])));
   if (f.listCuts) parts.push(f.listCuts.subarray(0, rows * f.cutStride));

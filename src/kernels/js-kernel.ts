@@ -87,10 +87,11 @@ export class JsKernel implements Kernel {
       l === 0
         ? { x: train!.x as Floats, at: (r: number) => batch[r] * nIn }
         : { x: factors.inputs[l] as Floats, at: (r: number) => r * nIn };
+    const layerFactors = { rows: batchRows, nIn, ...input, dout: factors.douts[l], doutStride: spec.nOut };
     const n = j1 - j0;
     if (this.dW.length < n * nIn) this.dW = new Float64Array(n * nIn);
     if (this.db.length < n) this.db = new Float64Array(n);
-    linWeightGrad(input, factors.douts[l], spec.nOut, batchRows, nIn, j0, j1, this.dW, this.db);
+    linWeightGrad(layerFactors, j0, j1, this.dW, this.db);
     if (o.noiseStd !== 0) this.addNoise(o, l, j0, j1, nIn);
     // the batch mean (or DP-SGD's division by the expected batch size), then the optimizer on W[j0:j1, :] and b[j0:j1]
     for (let i = 0; i < n * nIn; i++) this.dW[i] /= o.meanOver;

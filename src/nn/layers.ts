@@ -13,9 +13,32 @@ export interface Layer {
   readonly nIn: number;
   readonly nOut: number;
   /** output: [rows, nOut] from input: [rows, nIn] */
-  forward(params: Floats, input: Floats, output: Floats, rows: number): void;
+  forward(pass: ForwardPass): void;
   /** dInput: [rows, nIn] from dOutput: [rows, nOut] (and the forward's output, for a mask) */
-  backward(params: Floats, output: Floats, dOutput: Floats, dInput: Floats, rows: number): void;
+  backward(pass: BackwardPass): void;
+}
+
+/** What a layer's forward pass reads and writes. */
+export interface ForwardPass {
+  /** the model's flat parameter block [P]; a layer reads its own tensors from it */
+  params: Floats;
+  /** [rows, nIn] */
+  input: Floats;
+  /** [rows, nOut] */
+  output: Floats;
+  rows: number;
+}
+
+/** What a layer's backward pass reads and writes. */
+export interface BackwardPass {
+  params: Floats;
+  /** the forward pass's output [rows, nOut] (ReLU's mask) */
+  output: Floats;
+  /** d loss / d output [rows, nOut] */
+  dOutput: Floats;
+  /** d loss / d input [rows, nIn], written */
+  dInput: Floats;
+  rows: number;
 }
 
 /** `lin(x) = x @ W.T + b` */
@@ -28,12 +51,12 @@ export class Lin implements Layer {
     this.nOut = spec.nOut;
   }
 
-  forward(params: Floats, input: Floats, output: Floats, rows: number): void {
+  forward({ params, input, output, rows }: ForwardPass): void {
     const { weight: w, bias: b } = this.spec;
     linForward(input, params.subarray(w.offset, w.offset + w.length), params.subarray(b.offset, b.offset + b.length), output, rows, this.nIn, this.nOut);
   }
 
-  backward(params: Floats, _output: Floats, dOutput: Floats, dInput: Floats, rows: number): void {
+  backward({ params, dOutput, dInput, rows }: BackwardPass): void {
     const w = this.spec.weight;
     linBackward(dOutput, params.subarray(w.offset, w.offset + w.length), dInput, rows, this.nIn, this.nOut);
   }
@@ -46,11 +69,11 @@ export class Relu implements Layer {
     readonly nOut = nIn,
   ) {}
 
-  forward(_params: Floats, input: Floats, output: Floats, rows: number): void {
+  forward({ input, output, rows }: ForwardPass): void {
     reluForward(input, output, rows * this.nIn);
   }
 
-  backward(_params: Floats, output: Floats, dOutput: Floats, dInput: Floats, rows: number): void {
+  backward({ output, dOutput, dInput, rows }: BackwardPass): void {
     reluBackward(output, dOutput, dInput, rows * this.nIn);
   }
 }

@@ -34,19 +34,26 @@ export function linBackward(dout: Floats, W: Floats, dx: Floats, rows: number, n
   }
 }
 
-/** Where a layer's input rows lie: row r is x[at(r) .. at(r) + nIn). */
-export interface InputRows {
+/** A linear layer's per-row factors over a batch: its input rows and its output gradient rows. */
+export interface LinFactors {
+  rows: number;
+  nIn: number;
+  /** input row r is x[at(r) .. at(r) + nIn) (the batch's data rows are not contiguous, a later layer's are) */
   x: Floats;
   at: (r: number) => number;
+  /** output gradient row r is dout[r * doutStride ..]: [rows, doutStride] */
+  dout: Floats;
+  doutStride: number;
 }
 
 /**
  * The parameter gradient of output units [j0, j1), summed over the batch rows in row order (each
  * row's own gradient is the outer product dout_r ⊗ x_r, and 1 for the bias):
  *   dW[j, :] = sum_r dout[r, j] * x_r      db[j] = sum_r dout[r, j]
- *   dout: [rows, doutStride], dW: [j1 - j0, nIn] (overwritten), db: [j1 - j0]
+ *   dW: [j1 - j0, nIn] (overwritten), db: [j1 - j0]
  */
-export function linWeightGrad(input: InputRows, dout: Floats, doutStride: number, rows: number, nIn: number, j0: number, j1: number, dW: Float64Array, db: Float64Array): void {
+export function linWeightGrad(f: LinFactors, j0: number, j1: number, dW: Float64Array, db: Float64Array): void {
+  const { rows, nIn, dout, doutStride } = f;
   dW.fill(0, 0, (j1 - j0) * nIn);
   for (let j = j0; j < j1; j++) {
     const w = (j - j0) * nIn;
@@ -55,8 +62,8 @@ export function linWeightGrad(input: InputRows, dout: Floats, doutStride: number
       const d = dout[r * doutStride + j];
       sb += d;
       if (d === 0) continue; // a ReLU-masked unit adds nothing
-      const x = input.x;
-      const xr = input.at(r);
+      const x = f.x;
+      const xr = f.at(r);
       for (let k = 0; k < nIn; k++) dW[w + k] += d * x[xr + k];
     }
     db[j - j0] = sb;

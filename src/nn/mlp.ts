@@ -60,7 +60,7 @@ export class Mlp {
   /** Runs the layers on the first `rows` rows of input; returns the logits [rows, nClasses] (a view of the scratch). */
   forward(params: Floats, rows: number): Floats {
     this.checkRows(rows);
-    for (let i = 0; i < this.layers.length; i++) this.layers[i].forward(params, this.acts[i], this.acts[i + 1], rows);
+    for (let i = 0; i < this.layers.length; i++) this.layers[i].forward({ params, input: this.acts[i], output: this.acts[i + 1], rows });
     return this.acts[this.layers.length];
   }
 
@@ -69,7 +69,9 @@ export class Mlp {
    * the first linear layer's output gradient (nothing needs the input's).
    */
   backward(params: Floats, rows: number): void {
-    for (let i = this.layers.length - 1; i >= 1; i--) this.layers[i].backward(params, this.acts[i + 1], this.dacts[i + 1], this.dacts[i], rows);
+    for (let i = this.layers.length - 1; i >= 1; i--) {
+      this.layers[i].backward({ params, output: this.acts[i + 1], dOutput: this.dacts[i + 1], dInput: this.dacts[i], rows });
+    }
   }
 
   /**
@@ -94,8 +96,8 @@ export class Mlp {
     this.layout.linears.forEach((s, l) => {
       const dW = new Float64Array(s.weight.length);
       const db = new Float64Array(s.bias.length);
-      const x = this.linInput(l);
-      linWeightGrad({ x, at: (r) => r * s.nIn }, this.linOutputGrad(l), s.nOut, rows, s.nIn, 0, s.nOut, dW, db);
+      const factors = { rows, nIn: s.nIn, x: this.linInput(l), at: (r: number) => r * s.nIn, dout: this.linOutputGrad(l), doutStride: s.nOut };
+      linWeightGrad(factors, 0, s.nOut, dW, db);
       grad.set(dW, s.weight.offset);
       grad.set(db, s.bias.offset);
     });

@@ -115,7 +115,7 @@ export function referenceGradient(c: Case) {
   const stats = mlp.lossAndGradient(model, labels, c.rows, grad);
   const losses = new Float64Array(c.rows);
   mlp.forward(model, c.rows);
-  crossEntropyForward(mlp.acts[mlp.layers.length], labels, losses, c.rows, layout.sizes[layout.sizes.length - 1]);
+  crossEntropyForward(mlp.acts[mlp.layers.length], labels, losses, c.rows, layout.nClasses);
   return { stats, losses, mean: grad.map((g) => g / c.rows), layout };
 }
 
