@@ -40,7 +40,7 @@ export { KERNEL_NAMES } from './kernels/kernel.js';
 
 // training
 export { sgdStep, sgdUpdate, type SgdOptions, type UpdateOptions } from './optim/sgd.js';
-export { adamwStep, adamwScalars, ADAMW_DEFAULTS, OPTIMIZERS, type AdamWStep, type OptimizerName } from './optim/adamw.js';
+export { adamwStep, adamwScalars, ADAMW_DEFAULTS, OPTIMIZERS, type AdamWOptions, type AdamWStep, type OptimizerName } from './optim/adamw.js';
 export { constantSchedule, oneCycleSchedule, cosineSchedule, ONE_CYCLE_DEFAULTS, SCHEDULES, type Schedule, type ScheduleName, type OneCycleOptions } from './optim/schedule.js';
 export { SequentialSampler, RandomSampler, type Sampler } from './train/sampler.js';
 export { DataLoader } from './train/data-loader.js';

@@ -19,7 +19,7 @@ describe("AdamW with PyTorch's torch.optim.AdamW semantics", () => {
     const want = { p: [1, -2], m: [0, 0], v: [0, 0] };
     grads.forEach((g, i) => {
       const t = i + 1;
-      adamwStep(lr, wd, { beta1, beta2, eps, t }, params, 0, Float64Array.from(g), 2, m, v);
+      adamwStep(params, Float64Array.from(g), m, v, { lr, weightDecay: wd, adamw: { beta1, beta2, eps, t } });
       for (let k = 0; k < 2; k++) {
         want.p[k] *= 1 - lr * wd;
         want.m[k] = beta1 * want.m[k] + (1 - beta1) * g[k];
@@ -65,7 +65,7 @@ for (const kernel of ['js', 'wasm'] as const) {
             const lr = 0.002 * t;
             rowsPass(k, c.rows, 7);
             const g = meanGradient(k, state, c.rows);
-            adamwStep(lr, 0.01, adamw, want.p, 0, g, P, want.m, want.v);
+            adamwStep(want.p, g, want.m, want.v, { lr, weightDecay: 0.01, adamw });
             slicesPass(k, state, c.rows, updateOptions({ lr, momentum: 0, weightDecay: 0.01 }, c.rows, { adamw }));
           }
           expect(Buffer.from(bytes(state.storage.toModel(state.params))).equals(Buffer.from(bytes(want.p)))).toBe(true);

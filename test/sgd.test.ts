@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { sgdStep, sgdUpdate } from '../src/optim/sgd.js';
 
-// sgdStep is the lesson's `p -= lr * g`; sgdUpdate the same on a run of parameters with PyTorch's
+// sgdStep is the lesson's `p -= lr * g`; sgdUpdate the same with PyTorch's
 // optim.SGD momentum and weight decay, given their batch-mean gradient.
 const f = Math.fround;
 
@@ -14,7 +14,7 @@ describe("SGD with PyTorch's optim.SGD semantics", () => {
 
   it('plain SGD: p -= lr * g', () => {
     const params = new Float32Array([1, -2]);
-    sgdUpdate({ lr: 0.5, momentum: 0, weightDecay: 0 }, params, 0, new Float64Array([0.4, 0.1]), 2, null);
+    sgdUpdate(params, new Float64Array([0.4, 0.1]), null, { lr: 0.5, momentum: 0, weightDecay: 0 });
     expect(Array.from(params)).toEqual([f(1 - 0.5 * 0.4), f(-2 - 0.5 * 0.1)]);
   });
 
@@ -26,13 +26,13 @@ describe("SGD with PyTorch's optim.SGD semantics", () => {
     const buf = new Float32Array(2);
     const opt = { lr, momentum: m, weightDecay: wd };
     // Step 1: gradients [0.5, -1].
-    sgdUpdate(opt, params, 0, new Float64Array([0.5, -1]), 2, buf);
+    sgdUpdate(params, new Float64Array([0.5, -1]), buf, opt);
     const g1 = [0.5 + wd * 1, -1 + wd * -2]; // [0.51, -1.02]; the first buf is g itself
     const p1 = [f(1 - lr * f(g1[0])), f(-2 - lr * f(g1[1]))];
     expect(Array.from(buf)).toEqual(g1.map(f));
     expect(Array.from(params)).toEqual(p1);
     // Step 2: gradients [0.25, 0.5].
-    sgdUpdate(opt, params, 0, new Float64Array([0.25, 0.5]), 2, buf);
+    sgdUpdate(params, new Float64Array([0.25, 0.5]), buf, opt);
     const b2 = [f(m * f(g1[0]) + (0.25 + wd * p1[0])), f(m * f(g1[1]) + (0.5 + wd * p1[1]))];
     expect(Array.from(buf)).toEqual(b2);
     expect(Array.from(params)).toEqual([f(p1[0] - lr * b2[0]), f(p1[1] - lr * b2[1])]);
@@ -41,10 +41,10 @@ describe("SGD with PyTorch's optim.SGD semantics", () => {
     expect(buf[1]).toBeCloseTo(0.9 * -1.02 + 0.5 - 0.01898, 6);
   });
 
-  it('updates only its run of parameters, and refuses momentum without a buffer', () => {
+  it('updates only the view it is given, and refuses momentum without a buffer', () => {
     const params = new Float32Array([1, 1, 1, 1]);
-    sgdUpdate({ lr: 1, momentum: 0, weightDecay: 0 }, params, 1, new Float64Array([1, 1]), 2, null);
+    sgdUpdate(params.subarray(1, 3), new Float64Array([1, 1]), null, { lr: 1, momentum: 0, weightDecay: 0 });
     expect(Array.from(params)).toEqual([1, 0, 0, 1]);
-    expect(() => sgdUpdate({ lr: 1, momentum: 0.9, weightDecay: 0 }, params, 0, new Float64Array(1), 1, null)).toThrow(/momentum buffer/);
+    expect(() => sgdUpdate(params.subarray(0, 1), new Float64Array(1), null, { lr: 1, momentum: 0.9, weightDecay: 0 })).toThrow(/momentum buffer/);
   });
 });

@@ -104,12 +104,13 @@ export class JsKernel implements Kernel {
   /** SGD or AdamW on params[at .. at + n) from their gradient g[0 .. n). */
   private optimizerStep(o: UpdateOptions, at: number, g: Float64Array, n: number): void {
     const { params, momentum, variance } = this.step;
+    const p = params.subarray(at, at + n);
     if (!o.adamw) {
-      sgdUpdate(o, params, at, g, n, momentum);
+      sgdUpdate(p, g, momentum && momentum.subarray(at, at + n), o);
       return;
     }
     if (momentum === null || variance === null) throw new Error('AdamW needs its two moment buffers');
-    adamwStep(o.lr, o.weightDecay, o.adamw, params, at, g, n, momentum, variance);
+    adamwStep(p, g, momentum.subarray(at, at + n), variance.subarray(at, at + n), { lr: o.lr, weightDecay: o.weightDecay, adamw: o.adamw });
   }
 
   /** DP-SGD: noiseStd z into the summed gradient of W_l[j0:j1, :] and b_l[j0:j1], z each parameter's normal at the step. */

@@ -41,15 +41,23 @@ export function adamwScalars(lr: number, weightDecay: number, a: AdamWStep): Ada
   return { decay: 1 - lr * weightDecay, stepSize: lr / (1 - a.beta1 ** a.t), bc2Sqrt: Math.sqrt(1 - a.beta2 ** a.t) };
 }
 
+/** What one AdamW step takes besides the tensors: the lr and weight decay, and the step's settings. */
+export interface AdamWOptions {
+  lr: number;
+  weightDecay: number;
+  adamw: AdamWStep;
+}
+
 /**
- * One AdamW step on params[at .. at + n) from their gradient g[0 .. n) (the batch mean), in float32
- * as PyTorch does it; m and v are the moment buffers, indexed like params. Each parameter's result
- * depends on its own values alone, so any slicing of the block gives the same bytes.
- *   params, m, v: [P], g: [n]
+ * One AdamW step on p from its gradient g (the batch mean), in float32 as PyTorch does it; m and v
+ * are p's moments. Each parameter's result depends on its own values alone, so any slicing of the
+ * block gives the same bytes.
+ *   p, m, v: [n] (views of the parameter block and its moment buffers), g: [n]
  */
-export function adamwStep(lr: number, weightDecay: number, a: AdamWStep, params: Float32Array, at: number, g: Floats, n: number, m: Float32Array, v: Float32Array): void {
+export function adamwStep(p: Float32Array, g: Floats, m: Float32Array, v: Float32Array, o: AdamWOptions): void {
   const f = Math.fround;
-  const s = adamwScalars(lr, weightDecay, a);
+  const a = o.adamw;
+  const s = adamwScalars(o.lr, o.weightDecay, a);
   const decay = f(s.decay);
   const stepSize = f(s.stepSize);
   const bc2Sqrt = f(s.bc2Sqrt);
@@ -58,15 +66,14 @@ export function adamwStep(lr: number, weightDecay: number, a: AdamWStep, params:
   const c1 = f(1 - a.beta1);
   const c2 = f(1 - a.beta2);
   const eps = f(a.eps);
-  for (let i = 0; i < n; i++) {
-    const p = at + i;
+  for (let i = 0; i < p.length; i++) {
     const gi = f(g[i]);
-    const w = weightDecay !== 0 ? f(params[p] * decay) : params[p];
-    const mi = f(f(m[p] * b1) + f(gi * c1));
-    const vi = f(f(v[p] * b2) + f(f(c2 * gi) * gi));
-    m[p] = mi;
-    v[p] = vi;
+    const w = o.weightDecay !== 0 ? f(p[i] * decay) : p[i];
+    const mi = f(f(m[i] * b1) + f(gi * c1));
+    const vi = f(f(v[i] * b2) + f(f(c2 * gi) * gi));
+    m[i] = mi;
+    v[i] = vi;
     const denom = f(f(f(Math.sqrt(vi)) / bc2Sqrt) + eps);
-    params[p] = f(w - f(f(stepSize * mi) / denom));
+    p[i] = f(w - f(f(stepSize * mi) / denom));
   }
 }

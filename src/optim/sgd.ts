@@ -33,29 +33,28 @@ export function sgdStep(p: Float32Array, g: Floats, lr: number): void {
 }
 
 /**
- * SGD on params[at .. at + n), given their gradient g[0 .. n) (the batch mean), with PyTorch's
- * optim.SGD options; without momentum and weight decay it is the lesson's sgdStep:
+ * SGD on p, given its gradient g (the batch mean), with PyTorch's optim.SGD options; without
+ * momentum and weight decay it is the lesson's sgdStep:
  *   g = g + wd * p                  (weight decay, when wd != 0)
  *   buf = momentum * buf + g        (when momentum != 0; buf starts at 0, so the first step's buf = g)
  *   p = p - lr * buf                (or p - lr * g without momentum)
  * Each parameter's result depends on its own values alone, so any slicing of the block gives the same bytes.
- *   params, buf: [P] (buf needed when momentum != 0), g: [n]
+ *   p, buf: [n] (views of the parameter block and its momentum buffer; buf needed when momentum != 0), g: [n]
  */
-export function sgdUpdate(o: SgdOptions, params: Float32Array, at: number, g: Floats, n: number, buf: Float32Array | null): void {
+export function sgdUpdate(p: Float32Array, g: Floats, buf: Float32Array | null, o: SgdOptions): void {
   const { lr, momentum, weightDecay } = o;
   if (momentum === 0 && weightDecay === 0) {
-    sgdStep(params.subarray(at, at + n), g, lr);
+    sgdStep(p, g, lr);
     return;
   }
   if (momentum !== 0 && buf === null) throw new Error('SGD with momentum needs a momentum buffer');
-  for (let i = 0; i < n; i++) {
-    const p = at + i;
+  for (let i = 0; i < p.length; i++) {
     let gi = g[i];
-    if (weightDecay !== 0) gi += weightDecay * params[p];
+    if (weightDecay !== 0) gi += weightDecay * p[i];
     if (momentum !== 0) {
-      buf![p] = momentum * buf![p] + gi;
-      gi = buf![p];
+      buf![i] = momentum * buf![i] + gi;
+      gi = buf![i];
     }
-    params[p] -= lr * gi;
+    p[i] -= lr * gi;
   }
 }
