@@ -20,14 +20,7 @@ const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$
  */
 export function recordedProgress(text: string, file: string): FitProgress {
   const fail = (problem: string) => new DataError(file, `its recorded progress is not valid: ${problem}`);
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    throw fail('it is not JSON');
-  }
-  const f = new RecordedFields(json, fail);
-  f.onlyKnown(PROGRESS_KEYS);
+  const f = RecordedFields.parse(text, fail, 'it is not JSON', PROGRESS_KEYS);
   const p: FitProgress = {
     epoch: f.int('epoch', 1),
     batch: f.int('batch', 0),

@@ -19,14 +19,7 @@ const SETTING_KEYS = Object.keys(DEFAULTS) as (keyof RunSettings)[];
  */
 export function recordedSettings(text: string, file: string, sizes: readonly number[]): RunSettings {
   const fail = (problem: string) => new DataError(file, `its recorded settings are not valid: ${problem}`);
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    throw fail('they are not JSON');
-  }
-  const f = new RecordedFields(json, fail);
-  f.onlyKnown(SETTING_KEYS);
+  const f = RecordedFields.parse(text, fail, 'they are not JSON', SETTING_KEYS);
   const positive = (key: string) => f.number(key, 'a positive number', { above: 0 });
   const nonNegative = (key: string) => f.number(key, 'a number >= 0', { min: 0 });
   const s: RunSettings = {

@@ -8,18 +8,30 @@ import { shownValue } from '../io/safetensors.js';
 export class RecordedFields {
   private readonly record: Record<string, unknown>;
 
-  constructor(
+  /**
+   * The record a JSON text holds. `notJson` is the problem when the text does not parse, in the
+   * caller's words ("they are not JSON"). Fields outside `known` are refused: one this version does
+   * not know could change what the run computes.
+   */
+  static parse(text: string, fail: (problem: string) => Error, notJson: string, known: readonly string[]): RecordedFields {
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw fail(notJson);
+    }
+    return new RecordedFields(json, fail, known);
+  }
+
+  private constructor(
     value: unknown,
     private readonly fail: (problem: string) => Error,
+    known: readonly string[],
   ) {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) throw fail(`${shownValue(value)} is not a JSON object`);
     this.record = value as Record<string, unknown>;
-  }
-
-  /** Refuses fields outside `known`: one this version does not know could change what the run computes. */
-  onlyKnown(known: readonly string[]): void {
     const unknown = Object.keys(this.record).find((k) => !known.includes(k));
-    if (unknown !== undefined) throw this.fail(`${shownValue(unknown)} is not a field this trainer knows`);
+    if (unknown !== undefined) throw fail(`${shownValue(unknown)} is not a field this trainer knows`);
   }
 
   has(key: string): boolean {
