@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import * as lib from '../dist/index.js';
 import { sharedMnist } from './lib/mnist.mjs';
 import { inOrderTrainer } from './in-order-trainer.mjs';
+import { NUMPY_SGD as SGD } from './lib/settings.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -20,7 +21,6 @@ const threads = Number(values.threads);
 const bs = Number(values.bs);
 const steps = Number(values.steps);
 const warmup = Number(values.warmup);
-const SGD = { lr: 0.1, momentum: 0, weightDecay: 0 };
 
 const { arena, data } = sharedMnist(lib, values.kernel);
 const { engine, nextBatch } = inOrderTrainer(data, arena, { threads, batchSize: bs, kernel: values.kernel });
