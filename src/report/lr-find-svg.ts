@@ -7,7 +7,7 @@
  */
 
 import type { LrSuggestion } from '../train/lr-suggestions.js';
-import { escapeXml, niceRange } from './svg-plot.js';
+import { escapeXml, fmt, niceRange, runs, ticks } from './svg-plot.js';
 
 export interface LrFindPlotOptions {
   title?: string;
@@ -79,7 +79,7 @@ export function lrFindSvg(
   out.push('</g>');
 
   out.push('<g id="y-axis" stroke="#000" stroke-width="1">');
-  for (const t of linearTicks(yr)) {
+  for (const t of ticks(yr)) {
     const y = f(sy(t));
     out.push(`<line x1="${M.left}" y1="${y}" x2="${M.left + plotW}" y2="${y}" stroke="#e5e5e5"/>`);
     out.push(`<line x1="${M.left - 5}" y1="${y}" x2="${M.left}" y2="${y}"/>`);
@@ -161,24 +161,4 @@ function decadeLabel(k: number): string {
 /** A learning rate to two significant figures: 0.0020892 -> 2.1e-3. */
 function lrLabel(lr: number): string {
   return lr.toExponential(1).replace('e+', 'e');
-}
-
-function linearTicks(r: { lo: number; hi: number; step: number }): number[] {
-  const n = Math.round((r.hi - r.lo) / r.step);
-  return Array.from({ length: n + 1 }, (_, i) => Number((r.lo + i * r.step).toPrecision(12)));
-}
-
-/** A tick label without float noise: 0.30000000000000004 -> 0.3. */
-function fmt(v: number): string {
-  return String(Number(v.toPrecision(6)));
-}
-
-/** The stretches of consecutive points that `keep` accepts. */
-function runs<T>(points: readonly T[], keep: (p: T) => boolean): T[][] {
-  const out: T[][] = [[]];
-  for (const p of points) {
-    if (keep(p)) out[out.length - 1].push(p);
-    else if (out[out.length - 1].length) out.push([]);
-  }
-  return out.filter((r) => r.length > 0);
 }

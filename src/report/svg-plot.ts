@@ -84,7 +84,7 @@ export function lossChartSvg(points: readonly EpochPoint[], opts: PlotOptions = 
     const r = s.axis === 'loss' ? lr : ax;
     const dash = s.dash ? ` stroke-dasharray="${s.dash}"` : '';
     out.push(`<g id="${s.id}" fill="none" stroke="${s.color}" stroke-width="2"${dash}>`);
-    for (const run of finiteRuns(points, s.get)) {
+    for (const run of runs(points, (p) => Number.isFinite(s.get(p)))) {
       if (run.length > 1) out.push(`<polyline points="${run.map((p) => `${f(sx(p.epoch))},${f(sy(s.get(p), r))}`).join(' ')}"/>`);
     }
     for (const p of points) {
@@ -136,7 +136,8 @@ export function niceRange(lo: number, hi: number, n: number, integer = false): R
   return { lo: Math.floor(lo / step + 1e-9) * step, hi: Math.ceil(hi / step - 1e-9) * step, step };
 }
 
-function ticks(r: Range): number[] {
+/** The ticks of a niceRange: lo, lo + step, ..., hi. */
+export function ticks(r: Range): number[] {
   const out: number[] = [];
   const n = Math.round((r.hi - r.lo) / r.step);
   for (let i = 0; i <= n; i++) {
@@ -147,18 +148,18 @@ function ticks(r: Range): number[] {
 }
 
 /** A tick label without float noise: 0.30000000000000004 -> 0.3. */
-function fmt(v: number): string {
+export function fmt(v: number): string {
   return String(Number(v.toPrecision(6)));
 }
 
-/** The stretches of consecutive points whose value is finite. */
-function finiteRuns(points: readonly EpochPoint[], get: (p: EpochPoint) => number): EpochPoint[][] {
-  const runs: EpochPoint[][] = [[]];
+/** The stretches of consecutive points that `keep` accepts (a line is drawn through each). */
+export function runs<T>(points: readonly T[], keep: (p: T) => boolean): T[][] {
+  const out: T[][] = [[]];
   for (const p of points) {
-    if (Number.isFinite(get(p))) runs[runs.length - 1].push(p);
-    else if (runs[runs.length - 1].length) runs.push([]);
+    if (keep(p)) out[out.length - 1].push(p);
+    else if (out[out.length - 1].length) out.push([]);
   }
-  return runs.filter((r) => r.length > 0);
+  return out.filter((r) => r.length > 0);
 }
 
 /** Text safe inside an XML element or a double-quoted attribute. */
