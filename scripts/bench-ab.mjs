@@ -9,6 +9,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { median, timeBursts } from './lib/bursts.mjs';
+import { inOrderTrainer } from './in-order-trainer.mjs';
 import { BENCH_SGD as SGD } from './lib/settings.mjs';
 
 const { values } = parseArgs({
@@ -37,7 +38,8 @@ for (const b of builds) {
 const rows = [];
 for (const bs of values.bs.split(',').map(Number)) {
   for (const threads of values.threads.split(',').map(Number)) {
-    const trainers = builds.map((b) => inOrder(b, threads, bs));
+    // each build's own trainer over its own copy of MNIST, batches in data order, for ever
+    const trainers = builds.map((b) => inOrderTrainer(b.data, b.arena, { threads, batchSize: bs, lib: b.lib }));
     const times = await timeBursts(trainers, { samples: Number(values.burst), bs, rounds: Number(values.rounds), warmupSeconds: Number(values['warmup-seconds']), sgd: SGD });
     const ratios = times[1].map((t, r) => t / times[0][r]); // baseline time / this time: > 1 when this build is faster
     rows.push({ bs, threads, samplesPerSecond: bs / median(times[0]), baselineSamplesPerSecond: bs / median(times[1]), speedup: median(ratios), rounds: ratios.length });
@@ -50,13 +52,4 @@ if (values.json) {
   console.log('| bs | threads | this (samples/s, median) | baseline (samples/s, median) | this / baseline (median of paired ratios) |');
   console.log('|---:|---:|---:|---:|---:|');
   for (const r of rows) console.log(`| ${r.bs} | ${r.threads} | ${Math.round(r.samplesPerSecond).toLocaleString('en-US')} | ${Math.round(r.baselineSamplesPerSecond).toLocaleString('en-US')} | ${r.speedup.toFixed(3)} |`);
-}
-
-/** A trainer of build b over its own copy of MNIST, batches in data order, for ever. */
-function inOrder(b, threads, bs) {
-  const { engine, loader } = b.lib.createTrainer(b.data, { threads, batchSize: bs, shuffle: false }, b.arena);
-  const batches = (function* () {
-    for (;;) yield* loader.epoch();
-  })();
-  return { engine, nextBatch: () => batches.next().value };
 }

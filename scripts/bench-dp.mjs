@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { median, timeBursts } from './lib/bursts.mjs';
 import { dpTableLines } from './lib/dp-table.mjs';
 import { sharedMnist } from './lib/mnist.mjs';
+import { inOrderTrainer } from './in-order-trainer.mjs';
 import { BENCH_SGD as SGD } from './lib/settings.mjs';
 
 const { values } = parseArgs({
@@ -36,13 +37,10 @@ const rows = [];
 for (const bs of values.bs.split(',').map(Number)) {
   for (const threads of values.threads.split(',').map(Number)) {
     const trainers = modes.map((m) => {
-      const { engine, loader } = lib.createTrainer(data, { threads, batchSize: bs, shuffle: false, hidden }, arena);
-      const batches = (function* () {
-        for (;;) yield* loader.epoch(0);
-      })();
+      const { engine, nextBatch } = inOrderTrainer(data, arena, { threads, batchSize: bs, hidden, lib });
       let step = 0;
       const noisy = () => ({ ...SGD, clip: 1, noiseStd: 1.1, noiseSeed: 7, noiseStep: step++, meanOver: bs });
-      return { engine, nextBatch: () => batches.next().value, stepOptions: m.noise ? noisy : m.options };
+      return { engine, nextBatch, stepOptions: m.noise ? noisy : m.options };
     });
     const times = await timeBursts(trainers, { samples: Number(values.burst), bs, rounds: Number(values.rounds), warmupSeconds: Number(values['warmup-seconds']), sgd: SGD });
     const over = (i) => median(times[i].map((t, r) => t / times[0][r]));

@@ -40,10 +40,14 @@ const stepsFor = (bs) => Math.ceil(samples / bs);
 // load comes and goes in episodes, and a short warm-up left some runs measuring the JIT's first minutes.
 const warmupFor = (bs) => String(Math.ceil(stepsFor(bs) / 2));
 
+/** Runs scripts/`name` (e.g. 'bench-step.mjs') in a new Node process with `args`, and parses the JSON it prints. */
+function runScript(name, args) {
+  return JSON.parse(execFileSync(process.execPath, [join(root, 'scripts', name), ...args], { encoding: 'utf8' }));
+}
+
 function ours(threads, bs) {
   const steps = stepsFor(bs);
-  const out = execFileSync(process.execPath, [join(root, 'scripts/bench-step.mjs'), '--threads', String(threads), '--bs', String(bs), '--steps', String(steps), '--warmup', warmupFor(bs), '--kernel', values.kernel], { encoding: 'utf8' });
-  return JSON.parse(out);
+  return runScript('bench-step.mjs', ['--threads', String(threads), '--bs', String(bs), '--steps', String(steps), '--warmup', warmupFor(bs), '--kernel', values.kernel]);
 }
 
 /**
@@ -89,17 +93,17 @@ for (let r = 0; r < repeats; r++) {
 // thread count taking turns in short bursts, so each ratio compares moments milliseconds apart.
 const scalingRounds = values.kernel === 'js' ? 5 : 30;
 const scalingArgs = ['--threads', values.threads, '--bs', values.bs, '--kernel', values.kernel, '--json', '--burst', values.kernel === 'js' ? '500' : '10000', '--rounds', String(scalingRounds), ...(threadList[0] === 1 ? [] : ['--no-ceiling'])];
-const scaling = JSON.parse(execFileSync(process.execPath, [join(root, 'scripts/bench-scaling.mjs'), ...scalingArgs], { encoding: 'utf8' }));
+const scaling = runScript('bench-scaling.mjs', scalingArgs);
 
 // The projection to more cores than this machine has, from costs measured here.
-const projection = values.kernel === 'wasm' ? JSON.parse(execFileSync(process.execPath, [join(root, 'scripts/bench-scaling.mjs'), '--project', '--json', '--bs', `${[...new Set([...bsList, 128])].sort((a, b) => a - b).join(',')}`, '--threads', '2,4,8,16'], { encoding: 'utf8' })) : null;
+const projection = values.kernel === 'wasm' ? runScript('bench-scaling.mjs', ['--project', '--json', '--bs', `${[...new Set([...bsList, 128])].sort((a, b) => a - b).join(',')}`, '--threads', '2,4,8,16']) : null;
 
 // DP-SGD's costs over plain SGD, engines taking turns in one process.
-const dp = values.kernel === 'wasm' ? JSON.parse(execFileSync(process.execPath, [join(root, 'scripts/bench-dp.mjs'), '--threads', '2', '--bs', '256', '--rounds', '30', '--json'], { encoding: 'utf8' })) : null;
+const dp = values.kernel === 'wasm' ? runScript('bench-dp.mjs', ['--threads', '2', '--bs', '256', '--rounds', '30', '--json']) : null;
 
 // This build against another, in one process: paired ratios per thread count and batch size.
 const vsBaseline = values.baseline
-  ? JSON.parse(execFileSync(process.execPath, [join(root, 'scripts/bench-ab.mjs'), '--baseline', values.baseline, '--threads', threadList.filter((t) => t <= 2).join(','), '--bs', values.bs, '--rounds', '40', '--json'], { encoding: 'utf8' }))
+  ? runScript('bench-ab.mjs', ['--baseline', values.baseline, '--threads', threadList.filter((t) => t <= 2).join(','), '--bs', values.bs, '--rounds', '40', '--json'])
   : null;
 
 const machine = {

@@ -21,6 +21,7 @@
 import { Worker } from 'node:worker_threads';
 import { median } from './bursts.mjs';
 import { STILL_UPDATE } from './settings.mjs';
+import { initWeights } from './weights.mjs';
 
 
 /**
@@ -94,17 +95,18 @@ function itemTimes(lib, data, arena, bs, threadCounts, steps) {
   const timer = timerCost();
   const cuts = threadCounts.map((T) => {
     const state = lib.SharedState.create(arena, data, { sizes: [784, 50, 10], batchSize: bs, kernel: 'wasm', threads: 1, planThreads: T });
-    initWeights(lib, state);
+    initWeights(lib, state, 0); // Kaiming weights, as the trainer starts (the item times do not depend on them much, but NaNs would)
     const nRows = lib.rowItemCount(bs, T);
     return { T, state, k: state.kernel(0), nRows, rowT: Array.from({ length: nRows }, () => []), sliceT: state.plan.slices.map(() => []) };
   });
   let at = 0;
   for (let step = 0; step < steps; step++) {
+    let next;
     for (const c of cuts) {
-      nextBatch(c.state.batch, bs, at, data.train.n);
+      next = nextBatch(c.state.batch, bs, at, data.train.n);
       for (let i = 0; i < c.nRows; i++) {
-        const lo = Math.floor((i * bs) / c.nRows);
-        const hi = Math.floor(((i + 1) * bs) / c.nRows);
+        const lo = lib.itemStart(bs, c.nRows, i);
+        const hi = lib.itemStart(bs, c.nRows, i + 1);
         const t = performance.now();
         c.k.trainRows(lo, hi, step + 1);
         c.rowT[i].push((performance.now() - t) * 1e6 - timer);
@@ -115,9 +117,9 @@ function itemTimes(lib, data, arena, bs, threadCounts, steps) {
         c.sliceT[s].push((performance.now() - t) * 1e6 - timer);
       }
     }
-    at = (at + bs) % data.train.n;
+    at = next;
   }
-  const share = (n) => Array.from({ length: n }, (_, i) => (Math.floor(((i + 1) * bs) / n) - Math.floor((i * bs) / n)) / bs);
+  const share = (n) => Array.from({ length: n }, (_, i) => (lib.itemStart(bs, n, i + 1) - lib.itemStart(bs, n, i)) / bs);
   return new Map(cuts.map((c) => [c.T, { rows: c.rowT.map(median), slices: c.sliceT.map(median), rowShare: share(c.nRows) }]));
 }
 
@@ -125,13 +127,6 @@ function itemTimes(lib, data, arena, bs, threadCounts, steps) {
 function nextBatch(batch, bs, at, n) {
   for (let r = 0; r < bs; r++) batch[r] = (at + r) % n;
   return (at + bs) % n;
-}
-
-/** Kaiming weights, as the trainer starts (the item times do not depend on them much, but NaNs would). */
-function initWeights(lib, state) {
-  const w = new Float32Array(state.layout.count);
-  lib.initParams(w, state.layout, 'kaiming', new lib.Rng(0));
-  state.storage.store(w, state.params);
 }
 
 /** What one performance.now() pair costs, in ns. */
@@ -160,7 +155,7 @@ async function engineSerial(lib, data, arena, steps, batchRows) {
   let step = 1 << 30; // step numbers of their own, apart from the engine's
   const direct = () => {
     step++;
-    for (let c = 0; c < nRows; c++) k.trainRows(Math.floor((c * bs) / nRows), Math.floor(((c + 1) * bs) / nRows), step);
+    for (let c = 0; c < nRows; c++) k.trainRows(lib.itemStart(bs, nRows, c), lib.itemStart(bs, nRows, c + 1), step);
     for (let s = 0; s < S; s++) k.updateSlice(s, bs, STILL_UPDATE, step);
   };
   const diffs = [];
@@ -241,7 +236,7 @@ function helper(lib, state) {
  */
 async function remoteReads(lib, data, arena, bs, steps) {
   const state = lib.SharedState.create(arena, data, { sizes: [784, 50, 10], batchSize: bs, kernel: 'wasm', threads: 2, planThreads: 2 });
-  initWeights(lib, state);
+  initWeights(lib, state, 0);
   nextBatch(state.batch, bs, 0, data.train.n);
   const k = state.kernel(0);
   const other = helper(lib, state);
