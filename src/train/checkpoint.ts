@@ -1,7 +1,7 @@
 import type { RunSettings } from '../cli/train-args.js';
 import { DataError } from '../errors.js';
 import type { Engine } from '../engine/engine.js';
-import { checkpointSizes, copyValues, neededTensor, readSafetensors, readWeights, recordedSizes } from '../io/load-weights.js';
+import { checkpointSizes, copyValues, neededTensor, readSafetensors, recordedSizes } from '../io/load-weights.js';
 import { atomicWrite } from '../io/atomic-write.js';
 import { encodeSafetensors, shown, shownValue, type DecodedSafetensors, type NamedTensor } from '../io/safetensors.js';
 import { mlpLayout, type MlpLayout } from '../model/layout.js';
@@ -69,16 +69,20 @@ export function saveCheckpoint<S extends { seed: number; data?: string }>(path: 
 /** A checkpoint as read from disk: the run it recorded, and its tensors. */
 export interface Checkpoint<S> extends CheckpointInfo<S> {
   file: string;
-  tensors: DecodedSafetensors;
+  /** the model's parameters, in its layout   [P] */
+  weights: Float32Array;
+  /** the optimizer state its settings name, by PyTorch state name (momentum_buffer, or exp_avg and exp_avg_sq), each in the model's layout   [P] */
+  state: Map<string, Float32Array>;
 }
 
 /**
- * Reads a checkpoint once and checks all of it before anything is allocated from it or a thread
- * started: its recorded sizes against its weight matrices (checkpointSizes: F32, so that no size is
- * one the file cannot back), its settings and progress field by field (recordedSettings,
- * recordedProgress), and its tensors against its settings: the model's and the optimizer state
- * those name, each of the model's shapes and finite, and no other tensor. Any problem is one
- * DataError naming the file. The settings are RunSettings, whatever S the caller names them.
+ * Reads a checkpoint once and checks all of it before a thread is started: its recorded sizes
+ * against its weight matrices (checkpointSizes: F32, so that no size is one the file cannot back)
+ * before anything of the model's size is allocated, its settings and progress field by field
+ * (recordedSettings, recordedProgress), and its tensors against its settings: the model's and the
+ * optimizer state those name, each of the model's shapes and finite, read once into the model's
+ * layout, and no other tensor. Any problem is one DataError naming the file. The settings are
+ * RunSettings, whatever S the caller names them.
  */
 export function readCheckpoint<S extends RunSettings = RunSettings>(file: string): Checkpoint<S> {
   const st = readSafetensors(file);
@@ -92,9 +96,9 @@ export function readCheckpoint<S extends RunSettings = RunSettings>(file: string
   if (!recordedSizes(m.sizes)) throw new DataError(file, `its metadata's sizes ${shownValue(m.sizes)} are not a list of two or more layer widths`);
   const sizes = checkpointSizes(st, file);
   const settings = recordedSettings(m.settings, file, sizes);
-  checkTensors(st, file, mlpLayout(sizes), settings);
+  const { weights, state } = readTensors(st, file, mlpLayout(sizes), settings);
   const progress = recordedProgress(m.progress, file);
-  return { file, tensors: st, sizes, settings: settings as S, progress };
+  return { file, weights, state, sizes, settings: settings as S, progress };
 }
 
 /** The optimizer state buffers a run with these settings keeps for each parameter tensor, by their PyTorch names. */
@@ -109,25 +113,29 @@ function optimizerWords(s: RunSettings): string {
 }
 
 /**
- * The checkpoint holds the model's tensors and the optimizer state its settings name, each F32 of
- * the model's shape and finite (a second moment also >= 0), and nothing else: the file was written
- * whole by one run, so any other tensor means it was not.
+ * The checkpoint's model tensors and the optimizer state its settings name, read into the model's
+ * layout: each must be F32 of the model's shape and finite (a second moment also >= 0), and there
+ * must be nothing else: the file was written whole by one run, so any other tensor means it was not.
  */
-function checkTensors(st: DecodedSafetensors, file: string, layout: MlpLayout, settings: RunSettings): void {
+function readTensors(st: DecodedSafetensors, file: string, layout: MlpLayout, settings: RunSettings): { weights: Float32Array; state: Map<string, Float32Array> } {
   const expected = new Set<string>();
-  const scratch = new Float32Array(Math.max(...layout.tensors.map((t) => t.length)));
-  const check = (name: string, shape: number[], length: number, squares: boolean) => {
-    expected.add(name);
-    const why = () => `its settings record ${optimizerWords(settings)}, whose state a checkpoint holds for every parameter tensor`;
-    copyValues(neededTensor(st, file, name, shape, why), scratch.subarray(0, length), file, name, squares);
+  const why = () => `its settings record ${optimizerWords(settings)}, whose state a checkpoint holds for every parameter tensor`;
+  // every tensor of the model, or of one optimizer buffer (its state name), into one [P] block
+  const read = (buffer: string | null): Float32Array => {
+    const out = new Float32Array(layout.count);
+    for (const t of layout.tensors) {
+      const name = buffer === null ? t.name : stateName(t.name, buffer);
+      expected.add(name);
+      copyValues(neededTensor(st, file, name, t.shape, why), out.subarray(t.offset, t.offset + t.length), file, name, buffer === 'exp_avg_sq');
+    }
+    return out;
   };
-  for (const t of layout.tensors) {
-    check(t.name, t.shape, t.length, false);
-    for (const b of stateBuffers(settings)) check(stateName(t.name, b), t.shape, t.length, b === 'exp_avg_sq');
-  }
+  const weights = read(null);
+  const state = new Map(stateBuffers(settings).map((b) => [b, read(b)]));
   for (const name of st.tensors.keys()) {
     if (!expected.has(name)) throw new DataError(file, `holds a tensor '${shown(name)}' that a ${layout.sizes.join('-')} model trained with ${optimizerWords(settings)} does not have`);
   }
+  return { weights, state };
 }
 
 /**
@@ -136,18 +144,10 @@ function checkTensors(st: DecodedSafetensors, file: string, layout: MlpLayout, s
  * zero, as PyTorch's first step does.
  */
 export function loadCheckpointTensors(ckpt: Checkpoint<unknown>, engine: Engine): void {
-  const { file, tensors: st } = ckpt;
-  engine.setWeights(readWeights(st, file, engine.layout));
-  for (const b of optimizerBuffers(engine)) {
-    const buf = new Float32Array(engine.layout.count);
-    for (const t of engine.layout.tensors) {
-      const name = stateName(t.name, b.name);
-      if (!st.tensors.has(name)) continue;
-      const bytes = neededTensor(st, file, name, t.shape, () => 'an optimizer state tensor');
-      copyValues(bytes, buf.subarray(t.offset, t.offset + t.length), file, name, b.name === 'exp_avg_sq');
-    }
-    b.set(buf);
-  }
+  const sizes = engine.layout.sizes;
+  if (ckpt.sizes.join() !== sizes.join()) throw new DataError(ckpt.file, `is a ${ckpt.sizes.join('-')} model, the engine's is ${sizes.join('-')}`);
+  engine.setWeights(ckpt.weights);
+  for (const b of optimizerBuffers(engine)) b.set(ckpt.state.get(b.name) ?? new Float32Array(engine.layout.count));
 }
 
 /** float32 values as base64 of their little-endian bytes (exact, and a third of the size of decimal JSON). */
