@@ -48,7 +48,10 @@ export class PoissonLoader implements BatchLoader {
   /** The rows of step `step`'s batch, ascending (a view, overwritten by the next call). */
   batch(step: number): Int32Array {
     const q = this.sampleRate;
-    if (q >= 1) return this.ids.map((_, i) => i).subarray(0, this.n);
+    if (q >= 1) {
+      for (let i = 0; i < this.n; i++) this.ids[i] = i; // every row, in this loader's own buffer as below
+      return this.ids.subarray(0, this.n);
+    }
     const logMiss = Math.log1p(-q);
     let size = 0;
     let row = -1;
