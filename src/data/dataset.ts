@@ -81,3 +81,12 @@ export function sliceSplit(s: Split, lo: number, hi: number): Split {
 export function headSplit(s: Split, n: number): Split {
   return sliceSplit(s, 0, Math.min(n, s.n));
 }
+
+/** The dataset with only the first trainRows training and validRows validation rows (each: all when not given). */
+export function firstRows(data: Dataset, trainRows?: number, validRows?: number): Dataset {
+  return {
+    ...data,
+    train: trainRows ? headSplit(data.train, trainRows) : data.train,
+    valid: validRows ? headSplit(data.valid, validRows) : data.valid,
+  };
+}

@@ -18,6 +18,11 @@ export type OptimizerName = (typeof OPTIMIZERS)[number];
 /** torch.optim.AdamW's defaults (fastai's Adam too): betas (0.9, 0.999), eps 1e-8, weight decay 0.01. */
 export const ADAMW_DEFAULTS = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 } as const;
 
+/** An optimizer's AdamW settings: PyTorch's betas and eps for 'adamw', none for SGD. */
+export function adamwBetas(opt: OptimizerName): Omit<AdamWStep, 't'> | undefined {
+  return opt === 'adamw' ? { beta1: ADAMW_DEFAULTS.beta1, beta2: ADAMW_DEFAULTS.beta2, eps: ADAMW_DEFAULTS.eps } : undefined;
+}
+
 /** The settings of one AdamW step. */
 export interface AdamWStep {
   beta1: number;

@@ -4,6 +4,8 @@
  * the thread count. Steps count from 0: step s is the (s + 1)-th optimizer step of the run.
  */
 
+import type { OptimizerName } from './adamw.js';
+
 export const SCHEDULES = ['constant', 'onecycle', 'cosine'] as const;
 export type ScheduleName = (typeof SCHEDULES)[number];
 
@@ -83,4 +85,29 @@ export function cosineSchedule(lr: number, totalSteps: number, warmup = 0): Sche
     lr: (s) => (s < warmup ? (lr * s) / warmup : (lr * (1 + Math.cos((Math.PI * (s - warmup)) / (totalSteps - warmup)))) / 2),
     momentum: () => null,
   };
+}
+
+/** What a run's schedule depends on (the run's settings). */
+export interface ScheduleSettings {
+  schedule: ScheduleName;
+  lr: number;
+  opt: OptimizerName;
+  momentum: number;
+  warmup: number;
+}
+
+/**
+ * A run's lr schedule over its planned steps (epochs times the steps of an epoch; --steps only
+ * stops it early, so that a resumed run follows the same curve). One-cycle cycles the momentum
+ * when the optimizer has one: AdamW's β1, or SGD's when momentum is given.
+ */
+export function runSchedule(a: ScheduleSettings, plannedSteps: number): Schedule {
+  switch (a.schedule) {
+    case 'constant':
+      return constantSchedule(a.lr);
+    case 'onecycle':
+      return oneCycleSchedule({ maxLr: a.lr, totalSteps: plannedSteps, cycleMomentum: a.opt === 'adamw' || a.momentum > 0 });
+    case 'cosine':
+      return cosineSchedule(a.lr, plannedSteps, a.warmup);
+  }
 }

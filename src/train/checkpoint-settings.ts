@@ -1,4 +1,4 @@
-import { DEFAULTS, SAMPLINGS, type RunSettings } from './run-settings.js';
+import { DEFAULTS, SAMPLINGS, SETTING_KEYS, type RunSettings } from './run-settings.js';
 import { VALID_SPLITS } from '../data/idx-folder.js';
 import { DataError } from '../errors.js';
 import { KERNEL_NAMES } from '../kernels/kernel.js';
@@ -7,8 +7,6 @@ import { OPTIMIZERS } from '../optim/adamw.js';
 import { SCHEDULES } from '../optim/schedule.js';
 import { RecordedFields } from './recorded-fields.js';
 
-/** The settings a checkpoint records, in the order RunSettings declares them. */
-const SETTING_KEYS = Object.keys(DEFAULTS) as (keyof RunSettings)[];
 
 /**
  * A checkpoint's recorded settings (the JSON text of its `settings` metadata), each field checked by

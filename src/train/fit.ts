@@ -138,7 +138,6 @@ export async function fit(engine: Engine, loader: BatchLoader, opts: FitOptions,
   const schedule = opts.schedule ?? constantSchedule(opts.lr);
   const momentum = opts.momentum ?? 0;
   const adamw = opts.adamw ? { ...opts.adamw, t: 0 } : undefined;
-  if (adamw && momentum !== 0) throw new RangeError('AdamW has no SGD momentum: its first moment uses beta1');
   const step = { lr: opts.lr, momentum, weightDecay: opts.weightDecay ?? 0, clip, meanOver: dp?.meanOver, noiseStd: noise * clip, noiseSeed: dp?.seed ?? 0, noiseStep: 0, adamw };
   // step s's settings: a pure function of s, so a resumed run continues them exactly
   const setStep = (s: number) => {

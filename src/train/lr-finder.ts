@@ -196,7 +196,3 @@ export class LrFinder {
     return { iter, lr, loss, smoothLoss, bestLoss: this.best, stop: this.stopReason };
   }
 }
-
-// The suggestions live in their own file; re-exported so the finder has one import path.
-export { minimum, steep, suggestionInputs, suggestLrs, valley, SUGGESTION_METHODS } from './lr-suggestions.js';
-export type { LrSuggestion, SuggestionInputs, SuggestionName } from './lr-suggestions.js';

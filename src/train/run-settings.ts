@@ -66,3 +66,11 @@ export const DEFAULTS: RunSettings = {
   schedule: 'constant',
   warmup: 0,
 };
+
+/** The settings' names, in the order RunSettings declares them (the order a checkpoint records them in). */
+export const SETTING_KEYS = Object.keys(DEFAULTS) as (keyof RunSettings)[];
+
+/** The run settings among a wider set of arguments (the command line's). */
+export function pickRunSettings(a: RunSettings): RunSettings {
+  return Object.fromEntries(SETTING_KEYS.map((k) => [k, a[k]])) as unknown as RunSettings;
+}
