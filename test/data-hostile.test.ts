@@ -11,6 +11,10 @@ import { join } from 'node:path';
 import { constants, deflateRawSync, gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it, test } from 'vitest';
 import { heapAllocator } from '../src/data/dataset.js';
+import { Arena } from '../src/engine/arena.js';
+import { arenaAllocator } from '../src/engine/arena-allocator.js';
+import { SharedState } from '../src/engine/shared-state.js';
+import { UserError } from '../src/errors.js';
 import { idxReadLimits } from '../src/data/idx.js';
 import { loadIdxSplit } from '../src/data/idx-split.js';
 import { MAX_IDX_VALUES, MAX_PICKLE_BYTES, MAX_SPLIT_ROWS, SHARED_MEMORY_BYTES } from '../src/data/limits.js';
@@ -396,6 +400,20 @@ describe('bounded reading', () => {
     expect(dataError(() => loadIdxSplit(images, join(dir, 'train-labels-idx1-ubyte'), full), images).message).toBe(
       `${images}: 125x28x28 pixels as float32 do not fit in memory (shared memory would exceed 4 GiB (5.00 GiB asked))`,
     );
+  });
+
+  test("a real arena that cannot grow: the data's loader names the file, the shared state the model and batch", () => {
+    // a memory whose maximum is two 64 KiB pages: the arena's grow fails, as when the system refuses the memory
+    const tiny = () => new Arena(new WebAssembly.Memory({ initial: 1, maximum: 2, shared: true }));
+    const dir = idxFolder('alloc-real', {});
+    const images = join(dir, 'train-images-idx3-ubyte');
+    expect(dataError(() => loadIdxSplit(images, join(dir, 'train-labels-idx1-ubyte'), arenaAllocator(tiny())), images).message).toMatch(
+      /: 125x28x28 pixels as float32 do not fit in memory \(need 0\.\d\d GiB of shared memory, more than the system could provide\)$/,
+    );
+    const data = loadDataset({ data: dir });
+    const lay = () => SharedState.create(tiny(), data, { sizes: [784, 50, 10], batchSize: 50, kernel: 'wasm', threads: 1 });
+    expect(lay).toThrow(UserError);
+    expect(lay).toThrow(/^the data, the model and its per-batch buffers need 0\.\d\d GiB of shared memory, more than the system could provide$/);
   });
 
   test('more rows than the engine can evaluate are refused at load', () => {

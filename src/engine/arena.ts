@@ -1,4 +1,3 @@
-import { UserError } from '../errors.js';
 
 /**
  * One shared WebAssembly.Memory that holds everything the threads share: the dataset, the parameters,
@@ -32,6 +31,20 @@ export type View<T extends ElementType> = T extends 'f32'
       ? Int32Array
       : Uint8Array;
 
+/**
+ * The arena cannot hold a new region: past wasm32's 4 GiB (`overLimit`), or the system would not
+ * give the memory. Each allocator says what did not fit: the data loaders name the file, the shared
+ * state the model and its per-batch buffers.
+ */
+export class ArenaFullError extends RangeError {
+  constructor(
+    message: string,
+    readonly overLimit: boolean,
+  ) {
+    super(message);
+  }
+}
+
 export class Arena {
   readonly memory: WebAssembly.Memory;
   private used = ALIGN; // byte 0 is left unused so that no region sits at the null address
@@ -54,13 +67,11 @@ export class Arena {
     if (end > have) {
       const pages = Math.ceil((end - have) / PAGE);
       const asked = `${(end / 2 ** 30).toFixed(2)} GiB`;
-      if (have / PAGE + pages > MAX_PAGES) {
-        throw new UserError(`the data, the model and its per-batch buffers need ${asked} of shared memory, over WebAssembly's 4 GiB: a smaller model (--hidden) or batch (--bs) fits`);
-      }
+      if (have / PAGE + pages > MAX_PAGES) throw new ArenaFullError(`need ${asked} of shared memory, over WebAssembly's 4 GiB`, true);
       try {
         this.memory.grow(pages);
       } catch {
-        throw new UserError(`the system could not provide ${asked} of shared memory for the data, the model and its per-batch buffers`);
+        throw new ArenaFullError(`need ${asked} of shared memory, more than the system could provide`, false);
       }
     }
     this.used = Math.ceil(end / ALIGN) * ALIGN;

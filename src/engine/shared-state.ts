@@ -1,10 +1,11 @@
 import type { Dataset, Split } from '../data/dataset.js';
+import { UserError } from '../errors.js';
 import { KERNELS, type KernelDefinition } from '../kernels/create.js';
 import type { Kernel, KernelContext, KernelName, StepViews } from '../kernels/kernel.js';
 import type { ParamStorage } from '../kernels/param-storage.js';
 import type { MlpLayout } from '../model/layout.js';
 import { mlpLayout } from '../model/layout.js';
-import { Arena, viewOf, type Region } from './arena.js';
+import { Arena, ArenaFullError, viewOf, type Region } from './arena.js';
 import { arenaAllocator } from './arena-allocator.js';
 import { allocFactors, factorViews, type BatchFactors, type FactorRegions } from './batch-factors.js';
 import { coreCount } from './pool.js';
@@ -161,9 +162,19 @@ export class SharedState {
   /**
    * Lays out a new shared state in `arena` for `threads` threads; dataset arrays already in the arena
    * are used where they are. The slice plan is cut for the threads that will compute: `threads`, or
-   * fewer when the machine has fewer cores (the engine wakes no more than one thread per core).
+   * fewer when the machine has fewer cores (the engine wakes no more than one thread per core). A
+   * layout the arena cannot hold is one UserError.
    */
   static create(arena: Arena, data: Dataset, opts: StateOptions): SharedState {
+    try {
+      return SharedState.layOut(arena, data, opts);
+    } catch (e) {
+      if (!(e instanceof ArenaFullError)) throw e;
+      throw new UserError(`the data, the model and its per-batch buffers ${e.message}${e.overLimit ? ': a smaller model (--hidden) or batch (--bs) fits' : ''}`);
+    }
+  }
+
+  private static layOut(arena: Arena, data: Dataset, opts: StateOptions): SharedState {
     const { sizes, batchSize, kernel, threads } = opts;
     const definition = KERNELS[kernel];
     const layout = mlpLayout(sizes);
