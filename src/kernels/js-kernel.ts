@@ -1,6 +1,6 @@
 import type { Split } from '../data/dataset.js';
 import type { MlpLayout } from '../model/layout.js';
-import { correctRows, crossEntropyBackward, crossEntropyForward, logsumexp } from '../nn/cross-entropy.js';
+import { crossEntropyBackward, logsumexp } from '../nn/cross-entropy.js';
 import { linWeightGrad } from '../nn/linear.js';
 import { Mlp } from '../nn/mlp.js';
 import type { Floats, Stats } from '../nn/types.js';
@@ -21,8 +21,6 @@ export class JsKernel implements Kernel {
   private readonly layout: MlpLayout;
   private readonly step: StepViews;
   private readonly labels: Int32Array;
-  private readonly losses: Float64Array;
-  private readonly correct: Int32Array;
   /** a slice's gradient, float64: dW [slice rows, nIn] and db [slice rows] */
   private dW = new Float64Array(0);
   private db = new Float64Array(0);
@@ -36,8 +34,6 @@ export class JsKernel implements Kernel {
     this.step = ctx.step;
     this.mlp = new Mlp(ctx.layout, ctx.maxRows);
     this.labels = new Int32Array(ctx.maxRows);
-    this.losses = new Float64Array(ctx.maxRows);
-    this.correct = new Int32Array(ctx.maxRows);
   }
 
   trainRows(lo: number, hi: number, step: number, clip = 0): void {
@@ -54,9 +50,7 @@ export class JsKernel implements Kernel {
       mlp.input.set(train.x.subarray(i * nIn, (i + 1) * nIn), r * nIn); // the lesson's x_batch
       this.labels[r] = checkLabel(train.y[i], C);
     }
-    const logits = mlp.forward(params, rows);
-    crossEntropyForward(logits, this.labels, this.losses, rows, C);
-    correctRows(logits, this.labels, this.correct, rows, C);
+    const logits = mlp.forwardLoss(params, this.labels, rows);
     crossEntropyBackward(logits, this.labels, mlp.dlogits, rows, C);
     mlp.backward(params, rows);
     for (let r = 0; r < rows; r++) {
@@ -65,8 +59,8 @@ export class JsKernel implements Kernel {
       if (clip > 0) scaleOutputGrads(mlp, this.layout, r, Math.fround(Math.min(1, clip / (norm + 1e-6))));
     }
     // each row's factors: every linear layer's input (after the first) and output gradient
-    factors.loss.set(this.losses.subarray(0, rows), lo);
-    factors.correct.set(this.correct.subarray(0, rows), lo);
+    factors.loss.set(mlp.losses.subarray(0, rows), lo);
+    factors.correct.set(mlp.correct.subarray(0, rows), lo);
     this.layout.linears.forEach((s, l) => {
       if (l > 0) factors.inputs[l].set(mlp.linInput(l).subarray(0, rows * s.nIn), lo * s.nIn);
       factors.douts[l].set(mlp.linOutputGrad(l).subarray(0, rows * s.nOut), lo * s.nOut);
@@ -131,17 +125,9 @@ export class JsKernel implements Kernel {
     const C = mlp.nClasses;
     mlp.input.set(split.x.subarray(lo * split.nIn, hi * split.nIn));
     for (let r = 0; r < rows; r++) this.labels[r] = checkLabel(split.y[lo + r], C);
-    const logits = mlp.forward(this.step.params, rows);
-    crossEntropyForward(logits, this.labels, this.losses, rows, C);
-    correctRows(logits, this.labels, this.correct, rows, C);
-    let loss = 0;
-    let correct = 0;
-    for (let r = 0; r < rows; r++) {
-      loss += this.losses[r];
-      correct += this.correct[r];
-    }
+    const logits = mlp.forwardLoss(this.step.params, this.labels, rows);
     if (predictions) softmaxRows(logits, predictions, rows, C);
-    return { loss, correct };
+    return mlp.totals(rows);
   }
 }
 

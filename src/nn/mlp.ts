@@ -16,8 +16,9 @@ export class Mlp {
   readonly acts: Floats[];
   /** dacts[i]: d loss / d acts[i] (dacts[0] is unused: nothing needs the input's gradient) */
   readonly dacts: Floats[];
-  private readonly losses: Float64Array;
-  private readonly correct: Int32Array;
+  /** each row's loss and correctness (1 when its largest logit is its label) after forwardLoss   [maxRows] */
+  readonly losses: Float64Array;
+  readonly correct: Int32Array;
 
   constructor(
     readonly layout: MlpLayout,
@@ -30,7 +31,7 @@ export class Mlp {
       if (l + 1 < layout.linears.length) this.layers.push(new Relu(spec.nOut));
     });
     this.nClasses = layout.nClasses;
-    const widths = [layout.sizes[0], ...this.layers.map((layer) => layer.nOut)];
+    const widths = [layout.nIn, ...this.layers.map((layer) => layer.nOut)];
     this.acts = widths.map((w) => new floats(maxRows * w));
     this.dacts = widths.map((w, i) => new floats(i === 0 ? 0 : maxRows * w));
     this.losses = new Float64Array(maxRows);
@@ -64,6 +65,25 @@ export class Mlp {
     return this.acts[this.layers.length];
   }
 
+  /** forward, then each row's loss and correctness into `losses` and `correct`; returns the logits [rows, nClasses]. */
+  forwardLoss(params: Floats, labels: Int32Array, rows: number): Floats {
+    const logits = this.forward(params, rows);
+    crossEntropyForward(logits, labels, this.losses, rows, this.nClasses);
+    correctRows(logits, labels, this.correct, rows, this.nClasses);
+    return logits;
+  }
+
+  /** The loss summed and the rows counted correct, over the first `rows` rows of the last forwardLoss, in row order. */
+  totals(rows: number): Stats {
+    let loss = 0;
+    let correct = 0;
+    for (let r = 0; r < rows; r++) {
+      loss += this.losses[r];
+      correct += this.correct[r];
+    }
+    return { loss, correct };
+  }
+
   /**
    * The hand-derived backward pass from dlogits, row by row: each layer's backward from the last to
    * the first linear layer's output gradient (nothing needs the input's).
@@ -81,16 +101,9 @@ export class Mlp {
    *   params, grad: [P] (model layout), input rows: [rows, nIn], labels: [rows]
    */
   lossAndGradient(params: Floats, labels: Int32Array, rows: number, grad: Floats | null): Stats {
-    const logits = this.forward(params, rows);
-    crossEntropyForward(logits, labels, this.losses, rows, this.nClasses);
-    correctRows(logits, labels, this.correct, rows, this.nClasses);
-    let loss = 0;
-    let correct = 0;
-    for (let r = 0; r < rows; r++) {
-      loss += this.losses[r];
-      correct += this.correct[r];
-    }
-    if (grad === null) return { loss, correct };
+    const logits = this.forwardLoss(params, labels, rows);
+    const stats = this.totals(rows);
+    if (grad === null) return stats;
     crossEntropyBackward(logits, labels, this.dlogits, rows, this.nClasses);
     this.backward(params, rows);
     this.layout.linears.forEach((s, l) => {
@@ -101,7 +114,7 @@ export class Mlp {
       grad.set(dW, s.weight.offset);
       grad.set(db, s.bias.offset);
     });
-    return { loss, correct };
+    return stats;
   }
 
   private checkRows(rows: number): void {
