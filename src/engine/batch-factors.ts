@@ -50,12 +50,10 @@ export interface FactorRegions {
 
 /**
  * Lays out the factor buffers for batches of up to maxBatch rows; `cutStride` (first-layer slices
- * + 1) is 0 when the kernel cuts no lists.
+ * + 1) is 0 when the first layer is not stored transposed (no lists to cut).
  */
 export function allocFactors(arena: Arena, storage: ParamStorage, maxBatch: number, cutStride: number): FactorRegions {
-  const width = (n: number) => (storage.options.padded ? pad4(n) : n);
-  const inStride = storage.layout.linears.map((s, l) => (l === 0 ? 0 : width(s.nIn)));
-  const outStride = storage.layout.linears.map((s) => width(s.nOut));
+  const { inStride, outStride } = factorStrides(storage);
   return {
     inputs: inStride.map((w) => arena.allocRegion('f32', maxBatch * w)),
     douts: outStride.map((w) => arena.allocRegion('f32', maxBatch * w)),
@@ -88,8 +86,20 @@ export function factorViews(memory: WebAssembly.Memory, r: FactorRegions): Batch
 
 /** Bytes the factor buffers take for batches of maxBatch rows (for the README's memory figures). */
 export function factorBytes(storage: ParamStorage, maxBatch: number, cutStride: number): number {
-  const width = (n: number) => (storage.options.padded ? pad4(n) : n);
-  let perRow = 8 + 4 + 8 + 4 + 4 * cutStride;
-  storage.layout.linears.forEach((s, l) => (perRow += 4 * ((l === 0 ? 0 : width(s.nIn)) + width(s.nOut))));
+  const { inStride, outStride } = factorStrides(storage);
+  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+  const perRow = 8 + 4 + 8 + 4 + 4 * cutStride + 4 * (sum(inStride) + sum(outStride)); // loss, correct, norm, ready, cuts, factors
   return perRow * maxBatch;
+}
+
+/**
+ * Floats per row of each layer's input and output-gradient factors: the layer widths, padded to
+ * whole vectors when the storage is; 0 for layer 0's input (the data row itself).
+ */
+function factorStrides(storage: ParamStorage): { inStride: number[]; outStride: number[] } {
+  const width = (n: number) => (storage.options.padded ? pad4(n) : n);
+  return {
+    inStride: storage.layout.linears.map((s, l) => (l === 0 ? 0 : width(s.nIn))),
+    outStride: storage.layout.linears.map((s) => width(s.nOut)),
+  };
 }

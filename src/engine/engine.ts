@@ -39,6 +39,7 @@ const CHECK_MS = 100;
 /** How long the coordinator works on a step's items before it lets the event loop in (signals, pool events). */
 const BUSY_MS = 100;
 
+/** Lets the event loop run what is pending (signal handlers, the pool's events) before going on. */
 const letEventsIn = () => new Promise((resolve) => setImmediate(resolve));
 
 /**
@@ -242,7 +243,7 @@ export class Engine {
   private async waitFor(phase: Phase): Promise<void> {
     do {
       // Let the pool's events (a worker's error or exit) through before waiting again.
-      await new Promise((resolve) => setImmediate(resolve));
+      await letEventsIn();
       await this.raiseIfFailed();
     } while (!waitPhase(this.state.control, phase, SPIN_MICROS, CHECK_MS));
   }

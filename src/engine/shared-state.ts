@@ -1,4 +1,5 @@
 import type { Dataset, Split } from '../data/dataset.js';
+import { MAX_SPLIT_ROWS } from '../data/limits.js';
 import { UserError } from '../errors.js';
 import { KERNELS, type KernelDefinition } from '../kernels/create.js';
 import type { Kernel, KernelContext, KernelName, StepViews } from '../kernels/kernel.js';
@@ -53,8 +54,6 @@ export interface SharedSetup {
   kernel: KernelName;
   /** the largest training batch */
   batchSize: number;
-  /** threads that compute in a step: the slice plan and row items are cut for this many */
-  computing: number;
   plan: SlicePlan;
   params: Region;
   batch: Region;
@@ -204,17 +203,17 @@ export class SharedState {
       items = Math.max(items, evalItemCount(s.n));
       maxSplitRows = Math.max(maxSplitRows, s.n);
     }
-    if (items > MAX_ITEMS) throw new RangeError(`a split of more than ${MAX_ITEMS * EVAL_ITEM_ROWS} rows`);
+    if (items > MAX_ITEMS) throw new RangeError(`a split of more than ${MAX_SPLIT_ROWS} rows`);
     const setup: SharedSetup = {
       memory: arena.memory,
       sizes,
       kernel,
       batchSize,
-      computing,
       plan,
       params: arena.allocRegion('f32', P),
       batch: arena.allocRegion('i32', batchSize),
-      factors: allocFactors(arena, storage, batchSize, definition.cutsLists ? plan.firstLayerBounds.length : 0),
+      // list cuts for a transposed first layer (the wasm kernel's), whose plan has its slices' bounds; none otherwise
+      factors: allocFactors(arena, storage, batchSize, plan.firstLayerBounds.length),
       splits,
       scratch: Array.from({ length: threads }, () => arena.allocRegion('u8', scratchBytes)),
       scratchClaim: arena.allocRegion('i32', 1),

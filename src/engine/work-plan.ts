@@ -155,8 +155,8 @@ export function planSlices(storage: ParamStorage, inputDensity: Float64Array | n
   });
   const firstLayerBounds: number[] = [];
   if (storage.linears[0].transposed) {
-    for (const s of slices) if (s.layer === 0) firstLayerBounds.push(Math.min(s.lo, layout.sizes[0]));
-    firstLayerBounds.push(layout.sizes[0]);
+    for (const s of slices) if (s.layer === 0) firstLayerBounds.push(Math.min(s.lo, layout.nIn));
+    firstLayerBounds.push(layout.nIn);
   }
   // the costliest first (a stable sort: equal costs keep the layers' order)
   slices.sort((a, b) => b.cost - a.cost);

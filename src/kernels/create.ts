@@ -12,8 +12,6 @@ export interface KernelDefinition {
   readonly name: KernelName;
   /** how it stores the parameters (and the momentum buffer) in the shared block */
   storage(layout: MlpLayout): ParamStorage;
-  /** whether its rows pass cuts each row's non-zero input list at the first-layer slices (BatchFactors.listCuts) */
-  readonly cutsLists: boolean;
   /** bytes of shared scratch one instance needs (0: it keeps its own) */
   scratchBytes(storage: ParamStorage, plan: SlicePlan, maxRows: number): number;
   /**
@@ -28,7 +26,6 @@ export interface KernelDefinition {
 const js: KernelDefinition = {
   name: 'js',
   storage: (layout) => new ParamStorage(layout, { transposeFirst: false, padded: false }),
-  cutsLists: false,
   scratchBytes: () => 0,
   prepareTraining: (split) => split,
   create: (ctx) => new JsKernel(ctx),
@@ -42,7 +39,6 @@ const js: KernelDefinition = {
 const wasm: KernelDefinition = {
   name: 'wasm',
   storage: (layout) => new ParamStorage(layout, { transposeFirst: true, padded: true }),
-  cutsLists: true,
   scratchBytes: wasmScratchBytes,
   prepareTraining: (split, alloc) => (split.nonZero ? split : { ...split, nonZero: buildNonZeroIndex(split.x, split.n, split.nIn, alloc) }),
   create: (ctx) => new WasmKernel(ctx),

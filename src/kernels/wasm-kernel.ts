@@ -78,7 +78,7 @@ export class WasmKernel implements Kernel {
       if (this.wasm.fieldOffset(i) !== expected[i]) throw new Error(`wasm kernel: the module puts ${names[i]} at ${this.wasm.fieldOffset(i)}, plan.ts at ${expected[i]}`);
     }
     this.step = step;
-    this.nIn = layout.sizes[0];
+    this.nIn = layout.nIn;
     this.nClasses = layout.nClasses;
     this.maxBatch = step.batch.length;
     this.hdr = Math.ceil(scratch.byteOffset / 64) * 64;

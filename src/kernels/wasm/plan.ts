@@ -128,10 +128,10 @@ export function wasmScratchPlan(storage: ParamStorage, plan: SlicePlan, probRows
   const noiseTmp = take(NOISE_SCRATCH);
   const expTmp = take(8 * nClasses);
   const logits = take(4 * storage.linears[L - 1].biasLength);
-  const listIdx = take(4 * layout.sizes[0]);
-  const listVal = take(4 * layout.sizes[0]);
+  const listIdx = take(4 * layout.nIn);
+  const listVal = take(4 * layout.nIn);
   const bounds = take(4 * plan.firstLayerBounds.length);
-  const sliceOf = take(4 * layout.sizes[0]);
+  const sliceOf = take(4 * layout.nIn);
   const acc = take(4 * plan.accFloats);
   const rows = storage.linears.map((t) => take(4 * t.biasLength));
   const probs = take(4 * probRows * nClasses);

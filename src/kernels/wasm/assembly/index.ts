@@ -16,7 +16,7 @@ import { Header, Layer, layerAt, Status } from './layout';
 import { clipRow, crossEntropy, cutList, denseForward, inputGrad, listFits, listForward, listRow, rowNorm } from './rows';
 import { firstLayerSlice, outputRowsSlice } from './slices';
 import { Sgd } from './update';
-import { at4 } from './simd';
+import { at4, rowOf } from './simd';
 
 /**
  * The rows pass over batch rows [lo, hi) of step `step`: each row r is sample ids[r], its first layer
@@ -46,7 +46,7 @@ function trainRow(H: Header, r: i32, clip: f64): i32 {
   // the lists were checked once (checkLists): each is strictly ascending inside [0, nIn)
   const t0 = load<i32>(at4(H.nzStart, i));
   const t1 = load<i32>(at4(H.nzStart, i + 1));
-  if (H.cutStride > 0) cutList(H, r, t0, t1);
+  cutList(H, r, t0, t1); // the loader checked that the cuts match the plan's first-layer slices
 
   const last = H.nLayers - 1;
   listForward(L0, H.params, at4(H.nzIndex, t0), at4(H.nzValue, t0), t1 - t0, last == 0 ? H.logits : rowOf(layerAt(H, 1).inputs, r, L0.sOut), last > 0);
@@ -65,12 +65,6 @@ function trainRow(H: Header, r: i32, clip: f64): i32 {
   store<f64>(H.rowNorm + (<usize>r << 3), norm);
   if (clip > 0) clipRow(H, r, <f32>min(1.0, clip / (norm + 1e-6)));
   return Status.Ok;
-}
-
-/** Row r of a [rows, stride] f32 buffer. */
-// @ts-ignore: decorator
-@inline function rowOf(buf: usize, r: i32, stride: i32): usize {
-  return buf + ((<usize>r * <usize>stride) << 2);
 }
 
 /**

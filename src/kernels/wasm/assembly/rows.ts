@@ -15,7 +15,7 @@
 
 import { Header, Layer, layerAt } from './layout';
 import { exp64, log64 } from './math';
-import { at4, hsum4, madd, maskPositive, relu4, zero4 } from './simd';
+import { at4, hsum4, madd, maskPositive, relu4, rowOf, zero4 } from './simd';
 
 /**
  * Whether index[t0 .. t1) is a row's non-zero list for a row of nIn inputs: no longer than the row,
@@ -42,7 +42,7 @@ const SEARCHED_SLICES = 8;
  * Both ways below find the same cuts.   listCuts row r: [cutStride]
  */
 export function cutList(H: Header, r: i32, t0: i32, t1: i32): void {
-  const cuts = H.listCuts + ((<usize>r * <usize>H.cutStride) << 2);
+  const cuts = rowOf(H.listCuts, r, H.cutStride);
   if (H.cutStride - 1 <= SEARCHED_SLICES) searchCuts(H, cuts, t0, t1);
   else scatterCuts(H, cuts, t0, t1);
 }
@@ -316,8 +316,8 @@ export function rowNorm(H: Header, r: i32, val: usize, count: i32): f64 {
   let total: f64 = 0;
   for (let l = 0; l < H.nLayers; l++) {
     const L = layerAt(H, l);
-    const in2 = l == 0 ? sumSquares(val, count) : sumSquares(L.inputs + ((<usize>r * <usize>L.sIn) << 2), L.sIn);
-    total += sumSquares(L.douts + ((<usize>r * <usize>L.sOut) << 2), L.sOut) * (in2 + 1);
+    const in2 = l == 0 ? sumSquares(val, count) : sumSquares(rowOf(L.inputs, r, L.sIn), L.sIn);
+    total += sumSquares(rowOf(L.douts, r, L.sOut), L.sOut) * (in2 + 1);
   }
   return Math.sqrt(total);
 }
@@ -348,7 +348,7 @@ export function clipRow(H: Header, r: i32, c: f32): void {
   const c4 = f32x4.splat(c);
   for (let l = 0; l < H.nLayers; l++) {
     const L = layerAt(H, l);
-    const d = L.douts + ((<usize>r * <usize>L.sOut) << 2);
+    const d = rowOf(L.douts, r, L.sOut);
     for (let o: usize = 0; o < (<usize>L.sOut << 2); o += 16) v128.store(d + o, f32x4.mul(v128.load(d + o), c4));
   }
 }

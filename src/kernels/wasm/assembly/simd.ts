@@ -44,3 +44,15 @@
 @inline export function at4(p: usize, i: i32): usize {
   return p + (<usize>i << 2);
 }
+
+/** A mask of the first `n` lanes (all ones there, zeros in the rest; n <= 0: none, n >= 4: all), for v128.and. */
+// @ts-ignore: decorator
+@inline export function firstLanes(n: i32): v128 {
+  return i32x4.lt_s(i32x4(0, 1, 2, 3), i32x4.splat(n));
+}
+
+/** Row r of a [rows, stride] buffer of 4-byte elements (f32 or i32). */
+// @ts-ignore: decorator
+@inline export function rowOf(buf: usize, r: i32, stride: i32): usize {
+  return buf + ((<usize>r * <usize>stride) << 2);
+}

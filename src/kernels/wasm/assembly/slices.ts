@@ -7,7 +7,7 @@
 import { Header, Layer } from './layout';
 import { normals, setMultipliers, transpose4 } from './noise';
 import { rowReady } from './ready';
-import { at4, madd, zero4 } from './simd';
+import { at4, firstLanes, madd, zero4 } from './simd';
 import { Sgd, step1, stepRun } from './update';
 
 /**
@@ -65,7 +65,7 @@ export function firstLayerSlice(H: Header, L: Layer, s: i32, lo: i32, hi: i32, b
   }
   if (o.noiseStd != 0) {
     transposedNoise(H, L, o, acc, lo, lo + K);
-    if (bias) biasNoise(H, L, 0, o, biasAcc, 0, L.nOut, 1);
+    if (bias) biasNoise(H, 0, o, biasAcc, 0, L.nOut);
   }
   stepRun(o, H.params + L.w + <usize>lo * rowBytes, acc, <usize>K * rowBytes);
   if (bias) stepRun(o, H.params + L.b, biasAcc, rowBytes);
@@ -84,9 +84,8 @@ function transposedNoise(H: Header, L: Layer, o: Sgd, acc: usize, k0: i32, k1: i
   setMultipliers(z);
   for (let g = k0 >> 2; g << 2 < k1; g++) {
     for (let j = 0; j < L.nOut; j += 4) {
-      const lanes = i32x4.add(i32x4.splat(j), i32x4(0, 1, 2, 3));
-      normals(i32x4.splat(g), lanes, i32x4.splat(0), i32x4.splat(o.noiseStep), o.seed, z);
-      const keep = i32x4.lt_s(lanes, i32x4.splat(L.nOut));
+      normals(i32x4.splat(g), i32x4.add(i32x4.splat(j), i32x4(0, 1, 2, 3)), i32x4.splat(0), i32x4.splat(o.noiseStep), o.seed, z);
+      const keep = firstLanes(L.nOut - j); // outputs j .. j + 3 that exist
       for (let w = 0; w < 4 && (g << 2) + w < k1; w++) {
         const a = acc + <usize>((g << 2) + w - k0) * rowBytes + (<usize>j << 2);
         v128.store(a, f32x4.add(v128.load(a), v128.and(f32x4.mul(std, v128.load(z + (<usize>w << 4))), keep)));
@@ -96,10 +95,10 @@ function transposedNoise(H: Header, L: Layer, o: Sgd, acc: usize, k0: i32, k1: i
 }
 
 /**
- * DP noise into biases [j0, j1) of layer l: biasAcc[(j - j0) * step] += σ C z(b_l[j]). Four quads of
+ * DP noise into biases [j0, j1) of layer l: biasAcc[j - j0] += σ C z(b_l[j]). Four quads of
  * biases a call, one in each lane, transposed so that each vector holds four neighbouring biases.
  */
-function biasNoise(H: Header, L: Layer, l: i32, o: Sgd, biasAcc: usize, j0: i32, j1: i32, step: i32): void {
+function biasNoise(H: Header, l: i32, o: Sgd, biasAcc: usize, j0: i32, j1: i32): void {
   const z = H.noiseTmp;
   setMultipliers(z);
   for (let q = j0 >> 2; q << 2 < j1; q += 4) {
@@ -109,7 +108,7 @@ function biasNoise(H: Header, L: Layer, l: i32, o: Sgd, biasAcc: usize, j0: i32,
       const j = (q << 2) + i;
       if (j < j0) continue;
       if (j >= j1) break;
-      const a = at4(biasAcc, (j - j0) * step);
+      const a = at4(biasAcc, j - j0);
       store<f32>(a, load<f32>(a) + o.noiseStd * load<f32>(at4(z, i)));
     }
   }
@@ -132,7 +131,7 @@ function rowsNoise(H: Header, L: Layer, l: i32, o: Sgd, acc: usize, j0: i32, j1:
       transpose4(z);
       for (let i = 0; i < 4 && (g + i) << 2 < L.nIn; i++) {
         const k = (g + i) << 2;
-        const keep = i32x4.lt_s(i32x4.add(i32x4.splat(k), i32x4(0, 1, 2, 3)), i32x4.splat(L.nIn));
+        const keep = firstLanes(L.nIn - k); // inputs k .. k + 3 that exist
         const a = row + (<usize>k << 2);
         v128.store(a, f32x4.add(v128.load(a), v128.and(f32x4.mul(std, v128.load(z + (<usize>i << 4))), keep)));
       }
@@ -223,7 +222,7 @@ export function outputRowsSlice(H: Header, L: Layer, l: i32, lo: i32, hi: i32, b
   }
   if (o.noiseStd != 0) {
     rowsNoise(H, L, l, o, acc, lo, hi);
-    biasNoise(H, L, l, o, biasAcc, lo, hi, 1);
+    biasNoise(H, l, o, biasAcc, lo, hi);
   }
   stepRun(o, H.params + L.w + <usize>lo * inRow, acc, <usize>J * inRow);
   for (let j = 0; j < J; j++) step1(o, at4(H.params + L.b, lo + j), load<f32>(at4(biasAcc, j)));
