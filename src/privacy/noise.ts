@@ -92,19 +92,20 @@ export class GaussianNoise {
 
   /** The normals of weights W_l[j, k0 .. k1) at `step` into out[0 .. k1 - k0): one Philox call per four inputs. */
   weights(step: number, layer: number, j: number, k0: number, k1: number, out: Float64Array): void {
-    const z = this.quad;
-    for (let k = k0; k < k1; ) {
-      this.normals4(k >>> 2, j, 2 * layer, step, z);
-      for (let w = k & 3; w < 4 && k < k1; w++, k++) out[k - k0] = z[w];
-    }
+    this.rowNormals(step, 2 * layer, j, k0, k1, out);
   }
 
   /** The normals of biases b_l[j0 .. j1) at `step` into out[0 .. j1 - j0). */
   biases(step: number, layer: number, j0: number, j1: number, out: Float64Array): void {
+    this.rowNormals(step, 2 * layer + 1, 0, j0, j1, out);
+  }
+
+  /** The normals of elements [i0, i1) of a row (tensor `tensor`, row `row`) into out[0 .. i1 - i0), four to a Philox call. */
+  private rowNormals(step: number, tensor: number, row: number, i0: number, i1: number, out: Float64Array): void {
     const z = this.quad;
-    for (let j = j0; j < j1; ) {
-      this.normals4(j >>> 2, 0, 2 * layer + 1, step, z);
-      for (let w = j & 3; w < 4 && j < j1; w++, j++) out[j - j0] = z[w];
+    for (let i = i0; i < i1; ) {
+      this.normals4(i >>> 2, row, tensor, step, z);
+      for (let w = i & 3; w < 4 && i < i1; w++, i++) out[i - i0] = z[w];
     }
   }
 }
