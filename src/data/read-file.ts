@@ -54,9 +54,8 @@ export function gib(bytes: number): string {
  * before open, which could block or read forever. Every problem is a DataError naming the file.
  */
 export function readDataFile(file: string, limits: ReadLimits = DEFAULT_READ_LIMITS): Uint8Array {
-  const fd = openRegularFile(file);
+  const { fd, size } = openRegularFile(file);
   try {
-    const size = fstatSync(fd).size;
     const head = readAt(fd, file, 0, Math.min(size, Math.max(GZIP_MAGIC.length, limits.headBytes ?? 0)));
     if (isGzip(head)) return gunzipFile(fd, size, file, limits);
     if (file.endsWith('.gz')) throw new DataError(file, 'named .gz but is not gzip data');
@@ -96,8 +95,8 @@ function statPath(path: string, missing: string): Stats {
   }
 }
 
-/** An open descriptor on a regular file; see readDataFile. */
-function openRegularFile(file: string): number {
+/** An open descriptor on a regular file, and the size of what it opened; see readDataFile. */
+function openRegularFile(file: string): { fd: number; size: number } {
   const st = statPath(file, 'no such file');
   if (st.isDirectory()) throw new DataError(file, 'is a folder, expected a file');
   if (!st.isFile()) throw notRegularFile(file, st);
@@ -113,7 +112,7 @@ function openRegularFile(file: string): number {
     closeSync(fd);
     throw notRegularFile(file, opened);
   }
-  return fd;
+  return { fd, size: opened.size };
 }
 
 function notRegularFile(file: string, st: Stats): DataError {
